@@ -1,0 +1,53 @@
+package broker
+
+import "time"
+
+// Config of the broker's use cases.
+type Config struct {
+	// Name, Cluster and ID identify the broker in routes (ID 0 is a master).
+	Name    string `koanf:"name"`
+	Cluster string `koanf:"cluster"`
+	ID      int64  `koanf:"id"`
+	// NamesrvAddrs are the name servers to register with ("ip:port").
+	NamesrvAddrs []string `koanf:"namesrvAddrs"`
+	// RegisterInterval is the period of re-registration with every name server.
+	RegisterInterval time.Duration `koanf:"registerInterval"`
+	// AutoCreateTopic lets a send to an unknown topic create it from TBW102.
+	AutoCreateTopic bool `koanf:"autoCreateTopic"`
+	// AutoCreateSubscriptionGroup creates consumer groups on their first heartbeat or pull.
+	AutoCreateSubscriptionGroup bool `koanf:"autoCreateSubscriptionGroup"`
+	// DefaultTopicQueueNums is the read and write queue count of TBW102 and of auto-created topics.
+	DefaultTopicQueueNums int32 `koanf:"defaultTopicQueueNums"`
+	// LongPollMaxSuspend caps how long a pull may be held, whatever the client asks.
+	LongPollMaxSuspend time.Duration `koanf:"longPollMaxSuspend"`
+	// OffsetFlushInterval is how often committed consumer offsets are persisted.
+	OffsetFlushInterval time.Duration `koanf:"offsetFlushInterval"`
+	// ClientExpiry drops a producer or consumer that has not sent a heartbeat for this long.
+	ClientExpiry time.Duration `koanf:"clientExpiry"`
+	// Region is answered in MSG_REGION on every send.
+	Region string `koanf:"region"`
+	// MaxPullBatch caps the messages of one pull answer.
+	MaxPullBatch int `koanf:"maxPullBatch"`
+	// MaxPullBytes caps the body of one pull answer.
+	MaxPullBytes int `koanf:"maxPullBytes"`
+}
+
+// Defaults returns a standalone-friendly configuration.
+func Defaults() Config {
+	return Config{
+		Name:                        "broker-a",
+		Cluster:                     "DefaultCluster",
+		ID:                          0,
+		NamesrvAddrs:                []string{"127.0.0.1:9876"},
+		RegisterInterval:            30 * time.Second,
+		AutoCreateTopic:             true,
+		AutoCreateSubscriptionGroup: true,
+		DefaultTopicQueueNums:       4,
+		LongPollMaxSuspend:          20 * time.Second,
+		OffsetFlushInterval:         5 * time.Second,
+		ClientExpiry:                120 * time.Second,
+		Region:                      "DefaultRegion",
+		MaxPullBatch:                32,
+		MaxPullBytes:                256 << 10,
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/rocketgo/rocketgo/sdk
+
+go 1.26

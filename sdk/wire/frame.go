@@ -1,0 +1,117 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Errors of frame decoding, checkable with errors.Is.
+var (
+	// ErrFrameTooLarge: the declared frame length is over the reader's limit. FrameTooLargeError
+	// carries the length so the caller may skip the frame instead of closing the connection.
+	ErrFrameTooLarge = errors.New("wire: frame too large")
+	// ErrMalformed: the bytes do not form a valid frame, header, record or body.
+	ErrMalformed = errors.New("wire: malformed")
+)
+
+// FrameTooLargeError reports a frame whose declared length is over the limit.
+type FrameTooLargeError struct {
+	Length int // the declared length (bytes after the length word)
+	Limit  int
+}
+
+func (e *FrameTooLargeError) Error() string {
+	return fmt.Sprintf("wire: frame of %d bytes is over the limit of %d", e.Length, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrFrameTooLarge) hold.
+func (e *FrameTooLargeError) Is(target error) bool { return target == ErrFrameTooLarge }
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+}
+
+// minFrame is the smallest legal frame payload: the header-length word.
+const minFrame = 4
+
+// ReadFrame reads one frame from r and returns its payload (everything after the length word),
+// reusing buf when it is large enough. A frame over maxFrame bytes is not read: the error is a
+// *FrameTooLargeError and the payload is still in r, to be discarded by the caller.
+func ReadFrame(r io.Reader, maxFrame int, buf []byte) ([]byte, error) {
+	var lenWord [4]byte
+	if _, err := io.ReadFull(r, lenWord[:]); err != nil {
+		return nil, err
+	}
+	n := int(int32(binary.BigEndian.Uint32(lenWord[:])))
+	if n < minFrame {
+		return nil, malformed("frame length %d", n)
+	}
+	if n > maxFrame {
+		return nil, &FrameTooLargeError{Length: n, Limit: maxFrame}
+	}
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return buf, nil
+}
+
+// DecodeCommand decodes a frame payload (as returned by ReadFrame) into a command. The body
+// aliases payload.
+func DecodeCommand(payload []byte) (*Command, error) {
+	if len(payload) < 4 {
+		return nil, malformed("payload of %d bytes", len(payload))
+	}
+	word := binary.BigEndian.Uint32(payload)
+	st := SerializeType(word >> 24)
+	hlen := int(word & 0xFFFFFF)
+	if hlen > len(payload)-4 {
+		return nil, malformed("header length %d over payload %d", hlen, len(payload)-4)
+	}
+	header := payload[4 : 4+hlen]
+	cmd := &Command{Serialize: st}
+	var err error
+	switch st {
+	case SerializeJSON:
+		err = decodeJSONHeader(header, cmd)
+	case SerializeRocketMQ:
+		err = decodeBinaryHeader(header, cmd)
+	default:
+		err = malformed("serialize type %d", st)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if body := payload[4+hlen:]; len(body) > 0 {
+		cmd.Body = body
+	}
+	return cmd, nil
+}
+
+// AppendFrame appends the whole frame of cmd (length word, header word, header, body) to dst.
+// The header is written as JSON unless cmd.Serialize is SerializeRocketMQ.
+func AppendFrame(dst []byte, cmd *Command) []byte {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0)
+	hstart := len(dst)
+	st := cmd.Serialize
+	if st == SerializeRocketMQ {
+		dst = appendBinaryHeader(dst, cmd)
+	} else {
+		st = SerializeJSON
+		dst = appendJSONHeader(dst, cmd)
+	}
+	hlen := len(dst) - hstart
+	dst = append(dst, cmd.Body...)
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
+	binary.BigEndian.PutUint32(dst[start+4:], uint32(st)<<24|uint32(hlen))
+	return dst
+}

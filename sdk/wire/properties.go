@@ -1,0 +1,84 @@
+package wire
+
+import (
+	"sort"
+	"strings"
+)
+
+// Property separators.
+const (
+	NameValueSeparator = '\x01'
+	PropertySeparator  = '\x02'
+)
+
+// MaxPropertiesLen is the longest properties string a record can hold (int16 length).
+const MaxPropertiesLen = 32767
+
+// ParseProperties splits a properties string. It is lenient as RocketMQ's readers are: empty
+// segments are skipped, a segment is split at its first 0x01, and entries with an empty name or
+// value are dropped. A trailing 0x02 (the Go client writes one) is accepted.
+func ParseProperties(s string) map[string]string {
+	if s == "" {
+		return nil
+	}
+	m := make(map[string]string, strings.Count(s, "\x02")+1)
+	for s != "" {
+		var seg string
+		if i := strings.IndexByte(s, PropertySeparator); i >= 0 {
+			seg, s = s[:i], s[i+1:]
+		} else {
+			seg, s = s, ""
+		}
+		k, v, ok := strings.Cut(seg, "\x01")
+		if !ok || k == "" || v == "" {
+			continue
+		}
+		m[k] = v
+	}
+	return m
+}
+
+// AppendProperties writes m in RocketMQ's form with names sorted (so encodings are stable) and no
+// trailing separator, as Java writes it.
+func AppendProperties(dst []byte, m map[string]string) []byte {
+	if len(m) == 0 {
+		return dst
+	}
+	var stack [16]string
+	keys := stack[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, PropertySeparator)
+		}
+		dst = append(dst, k...)
+		dst = append(dst, NameValueSeparator)
+		dst = append(dst, m[k]...)
+	}
+	return dst
+}
+
+// EncodeProperties is AppendProperties into a new string.
+func EncodeProperties(m map[string]string) string { return string(AppendProperties(nil, m)) }
+
+// PropertyValue finds one property in an encoded string without building a map.
+func PropertyValue(s, name string) (string, bool) {
+	for s != "" {
+		var seg string
+		if i := strings.IndexByte(s, PropertySeparator); i >= 0 {
+			seg, s = s[:i], s[i+1:]
+		} else {
+			seg, s = s, ""
+		}
+		if len(seg) > len(name) && seg[len(name)] == NameValueSeparator && seg[:len(name)] == name {
+			v := seg[len(name)+1:]
+			if v != "" {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
