@@ -144,3 +144,9 @@ func DefaultSubscriptionGroup(name string) SubscriptionGroup {
 		NotifyConsumerIdsChangedEnable: true,
 	}
 }
+
+// DataVersion stamps a broker's topic table so name servers can tell a changed table apart.
+type DataVersion struct {
+	Counter   int64 `json:"counter"`
+	Timestamp int64 `json:"timestamp"`
+}

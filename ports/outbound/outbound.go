@@ -1,0 +1,46 @@
+// Package outbound states the calls the domain makes to the outside world over the network: to
+// name servers, and back to connected clients.
+package outbound
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/rocketgo/rocketgo/core/topic"
+)
+
+// Channel is one connected client as the broker sees it.
+type Channel interface {
+	// ID is unique per connection for the life of the process.
+	ID() uint64
+	// RemoteAddr is the client's socket address (the born host of what it sends).
+	RemoteAddr() netip.AddrPort
+	// NotifyConsumerIDsChanged tells the client that its group's membership changed, so it
+	// rebalances now rather than at its next timer. Fire and forget.
+	NotifyConsumerIDsChanged(ctx context.Context, group string) error
+	// Close drops the connection.
+	Close() error
+}
+
+// BrokerRegistration is what a broker tells each name server about itself.
+type BrokerRegistration struct {
+	ClusterName  string
+	BrokerName   string
+	BrokerAddr   string // ip:port clients dial
+	HAServerAddr string
+	BrokerID     int64
+	DataVersion  topic.DataVersion
+	Topics       []topic.Config
+}
+
+// RegisterResult is a name server's answer to a registration.
+type RegisterResult struct {
+	MasterAddr   string // for slaves: the master's address, when known
+	HAServerAddr string
+}
+
+// NameServerClient registers a broker with name servers.
+type NameServerClient interface {
+	RegisterBroker(ctx context.Context, namesrvAddr string, reg BrokerRegistration) (RegisterResult, error)
+	UnregisterBroker(ctx context.Context, namesrvAddr string, reg BrokerRegistration) error
+}
