@@ -1,0 +1,158 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+
+	"github.com/rocketgo/rocketgo/core/errs"
+	"github.com/rocketgo/rocketgo/core/message"
+	"github.com/rocketgo/rocketgo/core/topic"
+	"github.com/rocketgo/rocketgo/ports/inbound"
+	"github.com/rocketgo/rocketgo/ports/storage"
+)
+
+// maxPropertiesLen is the most a record's properties may take (an int16 length on disk).
+const maxPropertiesLen = 32767
+
+// Send validates a send, resolves (or auto-creates) its topic, and appends its messages.
+func (b *Broker) Send(ctx context.Context, req *inbound.SendRequest) (*inbound.SendResult, error) {
+	storeHost, ok := b.storeHost()
+	if !ok {
+		return nil, fmt.Errorf("%w: broker is starting", errs.ErrServiceUnavailable)
+	}
+	if err := topic.ValidateTopic(req.Topic); err != nil {
+		return nil, fmt.Errorf("%w: %w", errs.ErrMessageIllegal, err)
+	}
+	if topic.NotWritableByClients(req.Topic) {
+		return nil, fmt.Errorf("%w: topic %s is a system topic producers may not send to", errs.ErrNoPermission, req.Topic)
+	}
+	tc, err := b.resolveTopic(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if !tc.Writable() {
+		return nil, fmt.Errorf("%w: topic %s is not writable", errs.ErrNoPermission, req.Topic)
+	}
+	qid := req.QueueID
+	if qid < 0 {
+		qid = rand.Int32N(tc.WriteQueueNums)
+	}
+	if qid >= tc.QueueNums() {
+		return nil, fmt.Errorf("%w: queue %d of topic %s does not exist (it has %d)", errs.ErrInvalidArgument,
+			qid, req.Topic, tc.QueueNums())
+	}
+
+	msgs, err := b.buildMessages(req, qid, storeHost)
+	if err != nil {
+		return nil, err
+	}
+	appended, err := b.store.Append(ctx, msgs)
+	res := &inbound.SendResult{Topic: req.Topic, QueueID: qid, StoreHost: storeHost, Appended: appended, Region: b.cfg.Region}
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.Is(err, storage.ErrFlushTimeout):
+		res.Status = inbound.SendFlushDiskTimeout
+		return res, nil
+	default:
+		return nil, storeError(err)
+	}
+}
+
+// resolveTopic finds the topic, creating it from the request's template topic (TBW102) or, for a
+// retry topic, with one queue.
+func (b *Broker) resolveTopic(ctx context.Context, req *inbound.SendRequest) (topic.Config, error) {
+	if tc, ok := b.topics.Get(req.Topic); ok {
+		return tc, nil
+	}
+	tpl := req.DefaultTopic
+	if tpl == "" {
+		tpl = topic.DefaultTopic
+	}
+	tc, err := b.topics.AutoCreate(ctx, req.Topic, tpl, req.DefaultTopicQueueNums)
+	if err == nil {
+		return tc, nil
+	}
+	if topic.IsRetryTopic(req.Topic) {
+		return b.topics.Ensure(ctx, req.Topic, 1, topic.PermRead|topic.PermWrite)
+	}
+	return topic.Config{}, err
+}
+
+func (b *Broker) buildMessages(req *inbound.SendRequest, qid int32, storeHost netip.AddrPort) ([]message.Message, error) {
+	base := message.Message{
+		Topic: req.Topic, QueueID: qid, SysFlag: req.SysFlag, BornTimestamp: req.BornTimestamp,
+		BornHost: req.BornHost, StoreHost: storeHost, ReconsumeTimes: req.ReconsumeTimes,
+	}
+	if req.Batch == nil {
+		m := base
+		m.Flag, m.Body = req.Flag, req.Body
+		m.Properties = b.storedProperties(req.Properties, nil)
+		if err := checkMessage(&m); err != nil {
+			return nil, err
+		}
+		return []message.Message{m}, nil
+	}
+	if len(req.Batch) == 0 {
+		return nil, fmt.Errorf("%w: empty batch", errs.ErrMessageIllegal)
+	}
+	msgs := make([]message.Message, len(req.Batch))
+	for i, e := range req.Batch {
+		m := base
+		m.Flag, m.Body = e.Flag, e.Body
+		m.Properties = b.storedProperties(e.Properties, req.Properties)
+		if err := checkMessage(&m); err != nil {
+			return nil, fmt.Errorf("batch message %d: %w", i, err)
+		}
+		msgs[i] = m
+	}
+	return msgs, nil
+}
+
+// storedProperties merges a message's properties with the batch wrapper's, adds the cluster and
+// drops WAIT, which RocketMQ never stores.
+func (b *Broker) storedProperties(own, wrapper map[string]string) map[string]string {
+	p := own
+	if p == nil {
+		p = make(map[string]string, 2+len(wrapper))
+	}
+	for k, v := range wrapper {
+		if _, ok := p[k]; !ok {
+			p[k] = v
+		}
+	}
+	p[message.PropertyCluster] = b.cfg.Cluster
+	delete(p, message.PropertyWait)
+	return p
+}
+
+func checkMessage(m *message.Message) error {
+	n := 0
+	for k, v := range m.Properties {
+		if k == "" || strings.ContainsAny(k, "\x01\x02") || strings.ContainsAny(v, "\x01\x02") {
+			return fmt.Errorf("%w: property %q holds a separator byte", errs.ErrMessageIllegal, k)
+		}
+		n += len(k) + len(v) + 2
+	}
+	if n > maxPropertiesLen {
+		return fmt.Errorf("%w: properties take %d bytes, over %d", errs.ErrMessageIllegal, n, maxPropertiesLen)
+	}
+	return nil
+}
+
+// storeError maps a storage failure onto the domain's error kinds.
+func storeError(err error) error {
+	switch {
+	case errors.Is(err, storage.ErrMessageTooLarge):
+		return fmt.Errorf("%w: %w", errs.ErrMessageIllegal, err)
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, storage.ErrClosed):
+		return fmt.Errorf("%w: %w", errs.ErrServiceUnavailable, err)
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("%w: %w", errs.ErrNotFound, err)
+	}
+	return err
+}

@@ -1,0 +1,166 @@
+// Package inbound states what the transport may ask of the broker's domain, in domain terms: no
+// wire types cross this line. The remoting adapter decodes requests into these and encodes the
+// results back.
+package inbound
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/rocketgo/rocketgo/core/topic"
+	"github.com/rocketgo/rocketgo/ports/outbound"
+	"github.com/rocketgo/rocketgo/ports/storage"
+)
+
+// BatchEntry is one message of a batch send.
+type BatchEntry struct {
+	Flag       int32
+	Body       []byte
+	Properties map[string]string
+}
+
+// SendRequest is one send: a single message, or a batch when Batch holds entries.
+type SendRequest struct {
+	ProducerGroup         string
+	Topic                 string
+	QueueID               int32
+	SysFlag               int32
+	BornTimestamp         int64
+	BornHost              netip.AddrPort
+	Flag                  int32
+	Properties            map[string]string
+	Body                  []byte
+	ReconsumeTimes        int32
+	MaxReconsumeTimes     int32
+	DefaultTopic          string
+	DefaultTopicQueueNums int32
+	Batch                 []BatchEntry
+}
+
+// SendStatus is the outcome of a stored send.
+type SendStatus int
+
+// Send outcomes that still count as stored.
+const (
+	SendOK SendStatus = iota
+	SendFlushDiskTimeout
+)
+
+// SendResult describes what was stored.
+type SendResult struct {
+	Status    SendStatus
+	Topic     string
+	QueueID   int32
+	StoreHost netip.AddrPort
+	Appended  []storage.AppendResult // one per stored record, in order
+	Region    string
+}
+
+// Sender stores messages.
+type Sender interface {
+	Send(ctx context.Context, req *SendRequest) (*SendResult, error)
+}
+
+// Pull sysFlag bits.
+const (
+	PullFlagCommitOffset int32 = 1 << 0
+	PullFlagSuspend      int32 = 1 << 1
+	PullFlagSubscription int32 = 1 << 2
+	PullFlagClassFilter  int32 = 1 << 3
+)
+
+// PullRequest is one PULL_MESSAGE.
+type PullRequest struct {
+	Group          string
+	Topic          string
+	QueueID        int32
+	QueueOffset    int64
+	MaxMsgNums     int32
+	SysFlag        int32
+	CommitOffset   int64
+	SuspendTimeout time.Duration
+	Subscription   string
+	SubVersion     int64
+	ExpressionType string
+}
+
+// PullStatus says what a pull found.
+type PullStatus int
+
+// Pull outcomes.
+const (
+	PullFound       PullStatus = iota
+	PullNoNewMsg               // nothing at the offset yet
+	PullNoMatched              // records scanned, none passed the filter
+	PullOffsetMoved            // the offset is outside the queue
+)
+
+// PullResult is a pull's answer. Body holds the stored records, concatenated, unchanged.
+type PullResult struct {
+	Status          PullStatus
+	NextBeginOffset int64
+	MinOffset       int64
+	MaxOffset       int64
+	SuggestBrokerID int64
+	Body            []byte
+	Count           int
+}
+
+// Puller serves pulls, holding them (long polling) when nothing is there yet.
+type Puller interface {
+	Pull(ctx context.Context, req *PullRequest) (*PullResult, error)
+}
+
+// Offsets serves consumer offsets and queue bounds.
+type Offsets interface {
+	// QueryConsumerOffset returns the committed offset; found is false when there is none and
+	// the consumer should decide where to start.
+	QueryConsumerOffset(ctx context.Context, group, topic string, queueID int32) (offset int64, found bool, err error)
+	UpdateConsumerOffset(ctx context.Context, group, topic string, queueID int32, offset int64) error
+	MaxOffset(ctx context.Context, topic string, queueID int32) (int64, error)
+	MinOffset(ctx context.Context, topic string, queueID int32) (int64, error)
+	SearchOffset(ctx context.Context, topic string, queueID int32, timestampMs int64) (int64, error)
+}
+
+// Subscription is one topic subscription of a consumer group, as a heartbeat states it.
+type Subscription struct {
+	Topic          string
+	Expression     string
+	ExpressionType string // TAG or SQL92
+	Tags           []string
+	Codes          []int64
+	Version        int64
+}
+
+// ConsumerData is one consumer group's part of a heartbeat.
+type ConsumerData struct {
+	Group            string
+	ConsumeType      string // CONSUME_PASSIVELY (push) or CONSUME_ACTIVELY (pull)
+	MessageModel     string // CLUSTERING or BROADCASTING
+	ConsumeFromWhere string
+	Subscriptions    []Subscription
+}
+
+// Heartbeat is a client's HEART_BEAT.
+type Heartbeat struct {
+	ClientID       string
+	Language       string
+	Version        int32
+	ProducerGroups []string
+	Consumers      []ConsumerData
+}
+
+// Clients tracks producers and consumers.
+type Clients interface {
+	Heartbeat(ctx context.Context, ch outbound.Channel, hb *Heartbeat) error
+	ChannelClosed(ch outbound.Channel)
+	ConsumerIDs(group string) []string
+}
+
+// TopicAdmin creates and deletes topics.
+type TopicAdmin interface {
+	CreateOrUpdateTopic(ctx context.Context, cfg topic.Config) error
+	DeleteTopic(ctx context.Context, name string) error
+	Topics() []topic.Config
+}
