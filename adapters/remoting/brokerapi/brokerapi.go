@@ -1,0 +1,139 @@
+// Package brokerapi maps the broker's remoting requests onto the domain's inbound ports and back:
+// extFields and bodies in, results and RocketMQ response codes out.
+package brokerapi
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/rocketgo/rocketgo/adapters/remoting"
+	"github.com/rocketgo/rocketgo/core/errs"
+	"github.com/rocketgo/rocketgo/ports/inbound"
+	"github.com/rocketgo/rocketgo/sdk/wire"
+	"go.uber.org/zap"
+)
+
+// Broker is every inbound port the handlers call.
+type Broker interface {
+	inbound.Sender
+	inbound.Puller
+	inbound.Offsets
+	inbound.Clients
+	inbound.TopicAdmin
+}
+
+// Handlers serve the broker's request codes.
+type Handlers struct {
+	b   Broker
+	log *zap.Logger
+}
+
+// New builds the handlers.
+func New(b Broker, log *zap.Logger) *Handlers { return &Handlers{b: b, log: log} }
+
+// Register installs every handler on r.
+func (h *Handlers) Register(r *remoting.Router) {
+	r.Handle(wire.SendMessage, h.send)
+	r.Handle(wire.SendMessageV2, h.send)
+	r.Handle(wire.SendBatchMessage, h.send)
+	r.Handle(wire.PullMessage, h.pull)
+	r.Handle(wire.HeartBeat, h.heartbeat)
+	r.Handle(wire.UnregisterClient, h.unregisterClient)
+	r.Handle(wire.GetConsumerListByGroup, h.consumerList)
+	r.Handle(wire.QueryConsumerOffset, h.queryConsumerOffset)
+	r.Handle(wire.UpdateConsumerOffset, h.updateConsumerOffset)
+	r.Handle(wire.GetMaxOffset, h.maxOffset)
+	r.Handle(wire.GetMinOffset, h.minOffset)
+	r.Handle(wire.SearchOffsetByTimestamp, h.searchOffset)
+	r.Handle(wire.UpdateAndCreateTopic, h.createTopic)
+	r.Handle(wire.DeleteTopicInBroker, h.deleteTopic)
+	r.Handle(wire.GetAllTopicConfig, h.allTopicConfig)
+}
+
+// OnConnect forgets a connection's clients as soon as it closes.
+func (h *Handlers) OnConnect(c *remoting.Conn) {
+	ch := channel{c}
+	c.OnClose(func() { h.b.ChannelClosed(ch) })
+}
+
+// codeOf maps a domain error onto RocketMQ's response code.
+func codeOf(err error) int16 {
+	switch {
+	case errors.Is(err, errs.ErrTopicNotExist):
+		return wire.TopicNotExist
+	case errors.Is(err, errs.ErrMessageIllegal):
+		return wire.MessageIllegal
+	case errors.Is(err, errs.ErrNoPermission):
+		return wire.NoPermission
+	case errors.Is(err, errs.ErrServiceUnavailable):
+		return wire.ServiceNotAvailable
+	case errors.Is(err, errs.ErrSystemBusy):
+		return wire.SystemBusy
+	case errors.Is(err, errs.ErrFlushDiskTimeout):
+		return wire.FlushDiskTimeout
+	case errors.Is(err, errs.ErrSubscriptionGroupNotExist):
+		return wire.SubscriptionGroupNotExist
+	case errors.Is(err, errs.ErrSubscriptionNotExist):
+		return wire.SubscriptionNotExist
+	case errors.Is(err, errs.ErrSubscriptionNotLatest):
+		return wire.SubscriptionNotLatest
+	case errors.Is(err, errs.ErrSubscriptionParse):
+		return wire.SubscriptionParseFailed
+	}
+	return wire.SystemError
+}
+
+func failErr(req *wire.Command, err error) *wire.Command {
+	return wire.NewResponse(req, codeOf(err), err.Error())
+}
+
+func fail(req *wire.Command, code int16, format string, args ...any) *wire.Command {
+	return wire.NewResponse(req, code, fmt.Sprintf(format, args...))
+}
+
+func ok(req *wire.Command) *wire.Command { return wire.NewResponse(req, wire.Success, "") }
+
+// header reads typed extFields, remembering the first missing or malformed one.
+type header struct {
+	get func(key string) string
+	err error
+}
+
+func headerOf(req *wire.Command) header { return header{get: req.Ext} }
+
+func (h *header) str(key string) string { return h.get(key) }
+
+func (h *header) required(key string) string {
+	v := h.get(key)
+	if v == "" && h.err == nil {
+		h.err = fmt.Errorf("%w: header field %s is missing", errs.ErrInvalidArgument, key)
+	}
+	return v
+}
+
+func (h *header) int64(key string, def int64) int64 {
+	v := h.get(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil && h.err == nil {
+		h.err = fmt.Errorf("%w: header field %s=%q is not an integer", errs.ErrInvalidArgument, key, v)
+	}
+	return n
+}
+
+func (h *header) int32(key string, def int32) int32 {
+	v := h.get(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil && h.err == nil {
+		h.err = fmt.Errorf("%w: header field %s=%q is not a 32-bit integer", errs.ErrInvalidArgument, key, v)
+	}
+	return int32(n)
+}
+
+func (h *header) bool(key string) bool { return h.get(key) == "true" }

@@ -1,0 +1,114 @@
+package brokerapi
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/rocketgo/rocketgo/adapters/remoting"
+	"github.com/rocketgo/rocketgo/core/errs"
+	"github.com/rocketgo/rocketgo/ports/inbound"
+	"github.com/rocketgo/rocketgo/sdk/wire"
+)
+
+// sendHeaderV2 maps SEND_MESSAGE_V2's one-letter header names onto SEND_MESSAGE's.
+var sendHeaderV2 = [...]struct{ short, long string }{
+	{"a", "producerGroup"}, {"b", "topic"}, {"c", "defaultTopic"}, {"d", "defaultTopicQueueNums"},
+	{"e", "queueId"}, {"f", "sysFlag"}, {"g", "bornTimestamp"}, {"h", "flag"}, {"i", "properties"},
+	{"j", "reconsumeTimes"}, {"k", "unitMode"}, {"l", "maxReconsumeTimes"}, {"m", "batch"},
+}
+
+// ext reads a send header field under its long name, falling back to the V2 short name.
+func sendExt(req *wire.Command, v2 bool) func(string) string {
+	if !v2 {
+		return req.Ext
+	}
+	return func(long string) string {
+		for _, f := range sendHeaderV2 {
+			if f.long == long {
+				return req.Ext(f.short)
+			}
+		}
+		return ""
+	}
+}
+
+func (h *Handlers) send(ctx context.Context, c *remoting.Conn, req *wire.Command) *wire.Command {
+	sr, err := decodeSend(c, req)
+	var res *inbound.SendResult
+	if err == nil {
+		res, err = h.b.Send(ctx, sr)
+	}
+	var resp *wire.Command
+	if err != nil {
+		resp = failErr(req, err)
+		resp.SetExt("MSG_REGION", "DefaultRegion")
+	} else {
+		resp = sendResponse(req, res)
+	}
+	resp.SetExt("TRACE_ON", "true")
+	return resp
+}
+
+func decodeSend(c *remoting.Conn, req *wire.Command) (*inbound.SendRequest, error) {
+	v2 := req.Code == wire.SendBatchMessage || req.Code == wire.SendMessageV2
+	if v2 && req.Ext("b") == "" && req.Ext("topic") != "" {
+		v2 = false // a batch sent with long header names
+	}
+	h := header{get: sendExt(req, v2)}
+	sr := &inbound.SendRequest{
+		ProducerGroup:         h.required("producerGroup"),
+		Topic:                 h.required("topic"),
+		DefaultTopic:          h.str("defaultTopic"),
+		DefaultTopicQueueNums: h.int32("defaultTopicQueueNums", 4),
+		QueueID:               h.int32("queueId", -1),
+		SysFlag:               h.int32("sysFlag", 0),
+		BornTimestamp:         h.int64("bornTimestamp", 0),
+		Flag:                  h.int32("flag", 0),
+		ReconsumeTimes:        h.int32("reconsumeTimes", 0),
+		MaxReconsumeTimes:     h.int32("maxReconsumeTimes", 0),
+		Properties:            wire.ParseProperties(h.str("properties")),
+		BornHost:              c.RemoteAddr(),
+	}
+	if h.err != nil {
+		return nil, h.err
+	}
+	if req.Code != wire.SendBatchMessage {
+		sr.Body = req.Body
+		if len(sr.Body) == 0 {
+			return nil, fmt.Errorf("%w: message body is empty", errs.ErrMessageIllegal)
+		}
+		return sr, nil
+	}
+	entries, err := wire.DecodeBatch(req.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: batch body: %w", errs.ErrMessageIllegal, err)
+	}
+	sr.Batch = make([]inbound.BatchEntry, len(entries))
+	for i, e := range entries {
+		if len(e.Body) == 0 {
+			return nil, fmt.Errorf("%w: batch message %d has an empty body", errs.ErrMessageIllegal, i)
+		}
+		sr.Batch[i] = inbound.BatchEntry{Flag: e.Flag, Body: e.Body, Properties: wire.ParseProperties(e.Properties)}
+	}
+	return sr, nil
+}
+
+func sendResponse(req *wire.Command, res *inbound.SendResult) *wire.Command {
+	code := wire.Success
+	if res.Status == inbound.SendFlushDiskTimeout {
+		code = wire.FlushDiskTimeout
+	}
+	resp := wire.NewResponse(req, code, "")
+	ids := make([]string, len(res.Appended))
+	for i, a := range res.Appended {
+		ids[i] = wire.OffsetMsgID(res.StoreHost, a.PhysicalOffset)
+	}
+	resp.SetExt("msgId", strings.Join(ids, ","))
+	resp.SetExt("queueId", itoa(int64(res.QueueID)))
+	if len(res.Appended) > 0 {
+		resp.SetExt("queueOffset", itoa(res.Appended[0].QueueOffset))
+	}
+	resp.SetExt("MSG_REGION", res.Region)
+	return resp
+}
