@@ -36,7 +36,9 @@ func (f *fakeNamesrv) RegisterBroker(_ context.Context, _ string, reg outbound.B
 	return outbound.RegisterResult{}, nil
 }
 
-func (f *fakeNamesrv) UnregisterBroker(context.Context, string, outbound.BrokerRegistration) error { return nil }
+func (f *fakeNamesrv) UnregisterBroker(context.Context, string, outbound.BrokerRegistration) error {
+	return nil
+}
 
 func (f *fakeNamesrv) registeredTopic(name string) bool {
 	f.mu.Lock()
@@ -107,7 +109,7 @@ func sendReq(topicName, tag, body string) *inbound.SendRequest {
 	return &inbound.SendRequest{
 		ProducerGroup: "pg", Topic: topicName, QueueID: 0, BornTimestamp: time.Now().UnixMilli(),
 		BornHost: netip.MustParseAddrPort("127.0.0.1:4000"), Body: []byte(body),
-		Properties: map[string]string{"TAGS": tag, "KEYS": "k1 k2", "WAIT": "true"},
+		Properties:   map[string]string{"TAGS": tag, "KEYS": "k1 k2", "WAIT": "true"},
 		DefaultTopic: topic.DefaultTopic, DefaultTopicQueueNums: 4,
 	}
 }

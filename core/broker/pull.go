@@ -175,4 +175,3 @@ scan:
 	res.Body = body
 	return res, nil
 }
-
