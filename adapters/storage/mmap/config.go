@@ -1,6 +1,9 @@
 package mmap
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Flush policies.
 const (
@@ -38,3 +41,27 @@ func Defaults() Config {
 		MaxMessageSize:    4<<20 + 64<<10,
 	}
 }
+
+// validate checks what the store cannot work without.
+func (c Config) validate() error {
+	switch {
+	case c.Dir == "":
+		return fmt.Errorf("mmap store: dir is empty")
+	case c.SegmentSize < minSegmentSize:
+		return fmt.Errorf("mmap store: segmentSize %d is below %d", c.SegmentSize, minSegmentSize)
+	case c.ConsumeQueueUnits <= 0:
+		return fmt.Errorf("mmap store: consumeQueueUnits %d is not positive", c.ConsumeQueueUnits)
+	case c.Flush != FlushAsync && c.Flush != FlushSync:
+		return fmt.Errorf("mmap store: flush %q is neither %q nor %q", c.Flush, FlushAsync, FlushSync)
+	case c.FlushInterval <= 0:
+		return fmt.Errorf("mmap store: flushInterval %v is not positive", c.FlushInterval)
+	case c.SyncFlushTimeout <= 0:
+		return fmt.Errorf("mmap store: syncFlushTimeout %v is not positive", c.SyncFlushTimeout)
+	case c.MaxMessageSize <= 0:
+		return fmt.Errorf("mmap store: maxMessageSize %d is not positive", c.MaxMessageSize)
+	}
+	return nil
+}
+
+// minSegmentSize keeps segments large enough for a few records and page-aligned bases.
+const minSegmentSize = 4096

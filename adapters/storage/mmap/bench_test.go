@@ -1,0 +1,101 @@
+package mmap
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/rocketgo/rocketgo/core/message"
+	"github.com/rocketgo/rocketgo/core/topic"
+	"github.com/rocketgo/rocketgo/ports/storage"
+	"github.com/rocketgo/rocketgo/ports/storage/storagetest"
+)
+
+func benchStore(b *testing.B, flush string) *Store {
+	cfg := Defaults()
+	cfg.Dir = b.TempDir()
+	cfg.SegmentSize = 256 << 20
+	cfg.Flush = flush
+	s, err := New(cfg, zap.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Stop(context.Background()) })
+	return s
+}
+
+func benchMsg() []message.Message {
+	m := storagetest.Msg("BenchTopic", 0, string(bytes.Repeat([]byte("x"), 1024)), "TagA")
+	m.SetProperty(message.PropertyUniqKey, "C0A8000A1F4000000000000000000001")
+	return []message.Message{m}
+}
+
+// BenchmarkAppend1KiBAsync: one 1 KiB message per Append, page-cache durability.
+func BenchmarkAppend1KiBAsync(b *testing.B) {
+	s := benchStore(b, FlushAsync)
+	msgs := benchMsg()
+	ctx := context.Background()
+	b.SetBytes(1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Append(ctx, msgs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppend1KiBSyncParallel: sync flush with concurrent senders sharing fsyncs.
+func BenchmarkAppend1KiBSyncParallel(b *testing.B) {
+	s := benchStore(b, FlushSync)
+	ctx := context.Background()
+	b.SetBytes(1024)
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		msgs := benchMsg()
+		for pb.Next() {
+			if _, err := s.Append(ctx, msgs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkLookupRead: one pull's worth of work, 32 units looked up and their records copied.
+func BenchmarkLookupRead(b *testing.B) {
+	s := benchStore(b, FlushAsync)
+	ctx := context.Background()
+	const n = 10_000
+	for range n {
+		if _, err := s.Append(ctx, benchMsg()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	q := topic.QueueRef{Topic: "BenchTopic", QueueID: 0}
+	units := make([]storage.Unit, 0, 32)
+	body := make([]byte, 0, 64<<10)
+	var from int64
+	b.ReportAllocs()
+	start := time.Now()
+	for b.Loop() {
+		var err error
+		units, err = s.Lookup(ctx, q, from, 32, units[:0])
+		if err != nil || len(units) != 32 {
+			b.Fatalf("Lookup: %d units, %v", len(units), err)
+		}
+		body = body[:0]
+		for _, u := range units {
+			if body, err = s.ReadRecord(ctx, u.PhyOffset, u.Size, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+		from = (from + 32) % (n - 32)
+	}
+	b.ReportMetric(float64(b.N*32)/time.Since(start).Seconds(), "records/s")
+}

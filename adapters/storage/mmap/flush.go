@@ -1,0 +1,144 @@
+package mmap
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/rocketgo/rocketgo/ports/storage"
+)
+
+// flusher makes the log durable: every FlushInterval, and at once when a sync-flush append asks
+// (kick). One fsync round covers everything written before it started, so concurrent sync
+// appenders share it (group commit).
+type flusher struct {
+	mu      sync.Mutex
+	flushed int64         // log bytes below this are on disk
+	err     error         // the flush failure, once there was one
+	done    chan struct{} // closed and replaced after every round
+	gone    chan struct{} // closed when the store has closed its files
+
+	kick    chan struct{}
+	quit    chan struct{}
+	stopped chan struct{}
+}
+
+// init sets the durable watermark; called by recovery before the flusher starts.
+func (f *flusher) init(flushed int64) {
+	f.flushed = flushed
+	f.done = make(chan struct{})
+	f.gone = make(chan struct{})
+	f.kick = make(chan struct{}, 1)
+	f.quit = make(chan struct{})
+	f.stopped = make(chan struct{})
+}
+
+func (f *flusher) start(s *Store) {
+	go func() {
+		defer close(f.stopped)
+		tick := time.NewTicker(s.cfg.FlushInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-f.quit:
+				return
+			case <-f.kick:
+				_ = s.flushLog()
+			case <-tick.C:
+				if s.flushLog() == nil {
+					if err := s.checkpoint(false); err != nil {
+						s.log.Warn("checkpoint", zap.Error(err))
+					}
+				}
+			}
+		}
+	}()
+}
+
+// stop ends the flusher goroutine and waits for it.
+func (f *flusher) stop() {
+	close(f.quit)
+	<-f.stopped
+}
+
+// closed releases waiters that the final flush did not satisfy.
+func (f *flusher) closed() { close(f.gone) }
+
+// state returns the watermark, the failure and the channel closed by the next round.
+func (f *flusher) state() (int64, error, chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.flushed, f.err, f.done
+}
+
+// round records the outcome of a flush round and wakes its waiters.
+func (f *flusher) round(flushed int64, err error) {
+	f.mu.Lock()
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	if err == nil && flushed > f.flushed {
+		f.flushed = flushed
+	}
+	close(f.done)
+	f.done = make(chan struct{})
+	f.mu.Unlock()
+}
+
+// flushLog fsyncs the segments written since the last round. A failure is final: the store
+// refuses writes from then on, since the kernel may have dropped the dirty pages.
+func (s *Store) flushLog() error {
+	target := s.committed.Load()
+	from, ferr, _ := s.flush.state()
+	if ferr != nil {
+		return ferr
+	}
+	if target <= from {
+		s.flush.round(target, nil)
+		return nil
+	}
+	for _, seg := range s.segmentsIn(from, target) {
+		if err := s.syncFn(seg.f); err != nil {
+			err = s.fail(fmt.Errorf("flush commit log segment %d: %w", seg.base, err))
+			s.flush.round(0, err)
+			return err
+		}
+	}
+	s.flush.round(target, nil)
+	return nil
+}
+
+// awaitFlush waits until the log is durable up to end, kicking the flusher, for at most the
+// sync flush timeout.
+func (s *Store) awaitFlush(ctx context.Context, end int64) error {
+	timer := time.NewTimer(s.cfg.SyncFlushTimeout)
+	defer timer.Stop()
+	for {
+		flushed, err, done := s.flush.state()
+		if flushed >= end {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case s.flush.kick <- struct{}{}:
+		default:
+		}
+		select {
+		case <-done:
+		case <-timer.C:
+			return fmt.Errorf("%w: log offset %d not on disk after %v", storage.ErrFlushTimeout, end, s.cfg.SyncFlushTimeout)
+		case <-ctx.Done():
+			return fmt.Errorf("%w: waiting for the flush: %w", storage.ErrFlushTimeout, ctx.Err())
+		case <-s.flush.gone:
+			if flushed, _, _ := s.flush.state(); flushed >= end {
+				return nil
+			}
+			return fmt.Errorf("%w: stopped before offset %d was flushed", storage.ErrClosed, end)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package mmap
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// mapFile maps size bytes of f read-only and shared, so the mapping sees what pwrite puts in the
+// page cache. The store never writes through a mapping: a write to a page with no disk block
+// behind it would raise SIGBUS on a full disk, a pwrite returns ENOSPC instead.
+func mapFile(f *os.File, size int64) ([]byte, error) {
+	b, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %s: %w", f.Name(), err)
+	}
+	return b, nil
+}
+
+func unmap(b []byte) error {
+	if b == nil {
+		return nil
+	}
+	return syscall.Munmap(b)
+}
+
+// syncDir makes the entries of dir (created, removed or renamed files) durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// lockDir takes an exclusive advisory lock on dir/lock, so two processes never share a store.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(dir+"/lock", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("store %s is in use by another process: %w", dir, err)
+	}
+	return f, nil
+}
