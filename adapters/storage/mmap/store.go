@@ -131,7 +131,7 @@ func (s *Store) open(ctx context.Context) error {
 
 // Stop flushes everything, writes a clean checkpoint and closes the files. Appends waiting for a
 // sync flush get their answer first. Stopping twice is harmless.
-func (s *Store) Stop(ctx context.Context) error {
+func (s *Store) Stop(context.Context) error {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		if s.state == stateNew {
@@ -154,7 +154,7 @@ func (s *Store) Stop(ctx context.Context) error {
 		return fmt.Errorf("mmap store: stop: %w", err)
 	}
 	s.log.Info("store stopped", zap.Int64("logEnd", s.committed.Load()))
-	return ctx.Err()
+	return nil
 }
 
 // closeFiles unmaps and closes every file; readers get ErrClosed from then on.
