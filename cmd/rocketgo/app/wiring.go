@@ -1,0 +1,168 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/rocketgo/rocketgo/adapters/remoting"
+	"github.com/rocketgo/rocketgo/adapters/remoting/brokerapi"
+	"github.com/rocketgo/rocketgo/adapters/remoting/namesrvapi"
+	"github.com/rocketgo/rocketgo/adapters/storage/filemeta"
+	"github.com/rocketgo/rocketgo/adapters/storage/memory"
+	"github.com/rocketgo/rocketgo/adapters/storage/mmap"
+	"github.com/rocketgo/rocketgo/core/broker"
+	"github.com/rocketgo/rocketgo/core/namesrv"
+	"github.com/rocketgo/rocketgo/ports/clock"
+	"github.com/rocketgo/rocketgo/ports/storage"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+)
+
+// RoleModule wires the components a role runs. The name server's hooks are appended before the
+// broker's, so in standalone it listens before the broker registers with it.
+func RoleModule(role Role, cfg Config) fx.Option {
+	opts := []fx.Option{fx.Provide(func() clock.Clock { return clock.System{} })}
+	if role.RunsNamesrv() {
+		opts = append(opts, namesrvModule())
+	}
+	if role.RunsBroker() {
+		opts = append(opts, brokerModule(cfg))
+	}
+	return fx.Options(opts...)
+}
+
+func namesrvModule() fx.Option {
+	return fx.Module("namesrv",
+		fx.Provide(func(cfg Config, clk clock.Clock, log *zap.Logger) *namesrv.RouteTable {
+			return namesrv.NewRouteTable(cfg.Namesrv.Config, clk, log.Named("namesrv"))
+		}),
+		fx.Invoke(startNamesrv),
+	)
+}
+
+func startNamesrv(lc fx.Lifecycle, cfg Config, log *zap.Logger, routes *namesrv.RouteTable, ep *Endpoints) {
+	log = log.Named("namesrv")
+	h := namesrvapi.New(routes, log)
+	r := remoting.NewRouter(cfg.Remoting, log)
+	h.Register(r)
+	srv := remoting.NewServer(cfg.Remoting, cfg.Namesrv.Listen, r.Serve, log)
+	srv.OnConnect(h.OnConnect)
+	lc.Append(fx.Hook{OnStart: routes.Start, OnStop: routes.Stop})
+	lc.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error {
+			if err := srv.Start(ctx); err != nil {
+				return fmt.Errorf("name server listener: %w", err)
+			}
+			addr := AdvertisedAddr("", net.TCPAddrFromAddrPort(srv.Addr()))
+			ep.SetNamesrv(addr)
+			log.Info("name server listening", zap.String("addr", addr))
+			return nil
+		},
+		OnStop: srv.Stop,
+	})
+}
+
+// messageStore is a store with a lifecycle, whichever engine provides it.
+type messageStore interface {
+	storage.MessageStore
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// storeFactory builds one storage engine and the metadata store that goes with it.
+type storeFactory func(cfg Config, log *zap.Logger) (messageStore, storage.MetaStore, error)
+
+// storageEngines is the selector of storage.engine: one key swaps one adapter.
+func storageEngines() map[string]storeFactory {
+	return map[string]storeFactory{
+		EngineMmap: func(cfg Config, log *zap.Logger) (messageStore, storage.MetaStore, error) {
+			st, err := mmap.New(cfg.Storage.Mmap, log)
+			if err != nil {
+				return nil, nil, err
+			}
+			meta, err := filemeta.New(cfg.Storage.MetaDir())
+			if err != nil {
+				return nil, nil, err
+			}
+			return st, meta, nil
+		},
+		EngineMemory: func(Config, *zap.Logger) (messageStore, storage.MetaStore, error) {
+			return memoryStore{memory.New()}, memory.NewMetaStore(), nil
+		},
+	}
+}
+
+// memoryStore gives the memory engine the lifecycle the wiring expects; it has nothing to open
+// or flush.
+type memoryStore struct{ *memory.Store }
+
+func (memoryStore) Start(context.Context) error { return nil }
+func (memoryStore) Stop(context.Context) error  { return nil }
+
+func newStore(cfg Config, log *zap.Logger) (messageStore, storage.MetaStore, error) {
+	engines := storageEngines()
+	f, ok := engines[cfg.Storage.Engine]
+	if !ok {
+		names := make([]string, 0, len(engines))
+		for n := range engines {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, nil, fmt.Errorf("storage.engine %q is not one of %s", cfg.Storage.Engine, strings.Join(names, ", "))
+	}
+	return f(cfg, log)
+}
+
+func brokerModule(cfg Config) fx.Option {
+	return fx.Module("broker",
+		fx.Provide(
+			newStore,
+			func(cfg Config, log *zap.Logger) *remoting.Client {
+				return remoting.NewClient(cfg.Remoting, nil, log.Named("broker.client"))
+			},
+			func(st messageStore, meta storage.MetaStore, c *remoting.Client, clk clock.Clock, log *zap.Logger) *broker.Broker {
+				return broker.New(cfg.Broker.Config, st, meta, brokerapi.NewNamesrvClient(c), clk, log.Named("broker"))
+			},
+		),
+		fx.Invoke(startBroker),
+	)
+}
+
+// startBroker orders the broker's lifecycle: store, client, domain, then the listener; fx stops
+// them in reverse, so the listener closes first and the store flushes last.
+func startBroker(lc fx.Lifecycle, cfg Config, role Role, log *zap.Logger, st messageStore,
+	client *remoting.Client, b *broker.Broker, ep *Endpoints) {
+	log = log.Named("broker")
+	h := brokerapi.New(b, log)
+	r := remoting.NewRouter(cfg.Remoting, log)
+	h.Register(r)
+	srv := remoting.NewServer(cfg.Remoting, cfg.Broker.Listen, r.Serve, log)
+	srv.OnConnect(h.OnConnect)
+
+	lc.Append(fx.Hook{OnStart: st.Start, OnStop: st.Stop})
+	lc.Append(fx.Hook{OnStop: func(context.Context) error { return client.Close() }})
+	lc.Append(fx.Hook{OnStart: b.Start, OnStop: b.Stop})
+	lc.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error {
+			if err := srv.Start(ctx); err != nil {
+				return fmt.Errorf("broker listener: %w", err)
+			}
+			addr := AdvertisedAddr(cfg.Broker.AdvertisedAddr, net.TCPAddrFromAddrPort(srv.Addr()))
+			ap, err := netip.ParseAddrPort(addr)
+			if err != nil {
+				return fmt.Errorf("broker advertised address %q must be an ip:port literal: %w", addr, err)
+			}
+			b.SetNamesrvAddrs(cfg.RegisterAddrs(role, ep.Addrs().Namesrv))
+			b.Serve(ap, netip.AddrPortFrom(ap.Addr(), ap.Port()+1).String())
+			ep.SetBroker(addr)
+			log.Info("broker listening", zap.String("addr", addr), zap.String("name", cfg.Broker.Name),
+				zap.String("cluster", cfg.Broker.Cluster), zap.Strings("namesrv", cfg.RegisterAddrs(role, ep.Addrs().Namesrv)))
+			return nil
+		},
+		OnStop: srv.Stop,
+	})
+}
