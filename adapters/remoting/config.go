@@ -2,9 +2,10 @@ package remoting
 
 import "time"
 
-// Config holds the transport's limits. Sizes are bytes.
+// Config holds the transport's limits. Sizes are bytes. A zero duration or count disables that
+// limit; a zero size falls back to Defaults, because a zero-byte limit would refuse everything.
 type Config struct {
-	// MaxFrameSize refuses frames over this many bytes (RocketMQ's 16 MiB).
+	// MaxFrameSize refuses frames over this many bytes, length word included (RocketMQ's 16 MiB).
 	MaxFrameSize int `koanf:"maxFrameSize"`
 	// MaxBodySize refuses request bodies over this many bytes (RocketMQ's 4 MiB message limit).
 	MaxBodySize int `koanf:"maxBodySize"`
@@ -14,6 +15,8 @@ type Config struct {
 	MaxConnections int `koanf:"maxConnections"`
 	// WriteTimeout bounds one frame write to a slow peer.
 	WriteTimeout time.Duration `koanf:"writeTimeout"`
+	// DialTimeout bounds connecting an outbound connection (Client), on top of the caller's ctx.
+	DialTimeout time.Duration `koanf:"dialTimeout"`
 }
 
 // Defaults returns RocketMQ's limits.
@@ -24,5 +27,18 @@ func Defaults() Config {
 		IdleTimeout:    120 * time.Second,
 		MaxConnections: 10000,
 		WriteTimeout:   10 * time.Second,
+		DialTimeout:    3 * time.Second,
 	}
+}
+
+// normalized fills the sizes a caller left at zero.
+func (c Config) normalized() Config {
+	d := Defaults()
+	if c.MaxFrameSize <= 8 { // not even a frame's two length words
+		c.MaxFrameSize = d.MaxFrameSize
+	}
+	if c.MaxBodySize <= 0 {
+		c.MaxBodySize = d.MaxBodySize
+	}
+	return c
 }

@@ -1,0 +1,146 @@
+package remoting
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/rocketgo/rocketgo/sdk/wire"
+	"go.uber.org/zap"
+)
+
+// maxSkippedHeader bounds the header we still read from an oversized frame to answer it.
+const maxSkippedHeader = 64 << 10
+
+// run reads frames until the connection fails or is closed, then closes it.
+func (c *Conn) run() {
+	c.closeWith(c.readLoop())
+}
+
+// idleReader refreshes the read deadline before every socket read, so a connection is closed
+// after IdleTimeout without inbound bytes, however long a frame takes to arrive.
+type idleReader struct{ c *Conn }
+
+func (r idleReader) Read(p []byte) (int, error) {
+	if t := r.c.cfg.IdleTimeout; t > 0 {
+		if err := r.c.nc.SetReadDeadline(time.Now().Add(t)); err != nil {
+			return 0, err
+		}
+	}
+	return r.c.nc.Read(p)
+}
+
+// readLoop returns why reading stopped.
+func (c *Conn) readLoop() error {
+	br := bufio.NewReaderSize(idleReader{c}, readBufferSize)
+	for {
+		// A fresh payload buffer per frame: the decoded Body aliases it and is handed to a handler
+		// goroutine that may outlive the next read. Pooling would need handlers to release
+		// requests explicitly; left for when a profile asks for it.
+		payload, err := wire.ReadFrame(br, c.cfg.MaxFrameSize-4, nil) // wire limits the payload
+		if err != nil {
+			var tooLarge *wire.FrameTooLargeError
+			if errors.As(err, &tooLarge) {
+				if err := c.skipFrame(br, tooLarge); err != nil {
+					return err
+				}
+				continue
+			}
+			return c.readError(err)
+		}
+		cmd, err := wire.DecodeCommand(payload)
+		if err != nil {
+			c.log.Warn("malformed frame, closing connection", zap.Error(err))
+			return fmt.Errorf("remoting: decode frame: %w", err)
+		}
+		c.dispatch(cmd)
+	}
+}
+
+// readError classifies why a read failed and logs it at the level it deserves.
+func (c *Conn) readError(err error) error {
+	switch {
+	case c.Closed() || errors.Is(err, net.ErrClosed):
+		// Closed locally: nothing to report.
+	case errors.Is(err, io.EOF):
+		c.log.Debug("peer closed connection")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.log.Info("idle timeout, closing connection", zap.Duration("idle", c.cfg.IdleTimeout))
+	case errors.Is(err, wire.ErrMalformed):
+		c.log.Warn("malformed frame, closing connection", zap.Error(err))
+	default:
+		c.log.Debug("read failed, closing connection", zap.Error(err))
+	}
+	return fmt.Errorf("remoting: read from %s: %w", c.remote, err)
+}
+
+// skipFrame handles a frame over MaxFrameSize whose length word was already read: it reads and
+// decodes the header, discards the body and answers the request MESSAGE_ILLEGAL, keeping the
+// connection. A header that cannot be read or decoded leaves the stream unusable: an error.
+// Sizes in messages count the whole frame, length word included, as Java's limit does.
+func (c *Conn) skipFrame(br *bufio.Reader, tl *wire.FrameTooLargeError) error {
+	size, limit := tl.Length+4, c.cfg.MaxFrameSize
+	hdr := make([]byte, 4, 64)
+	if _, err := io.ReadFull(br, hdr); err != nil {
+		return c.readError(err)
+	}
+	hlen := int(binary.BigEndian.Uint32(hdr) & 0xFFFFFF)
+	if hlen > maxSkippedHeader || hlen > tl.Length-4 {
+		c.log.Warn("oversized frame with unusable header, closing connection",
+			zap.Int("size", size), zap.Int("limit", limit), zap.Int("headerLength", hlen))
+		return fmt.Errorf("remoting: frame of %d bytes with header of %d bytes: %w", size, hlen, tl)
+	}
+	hdr = append(hdr, make([]byte, hlen)...)
+	if _, err := io.ReadFull(br, hdr[4:]); err != nil {
+		return c.readError(err)
+	}
+	cmd, err := wire.DecodeCommand(hdr)
+	if err != nil {
+		c.log.Warn("oversized frame with malformed header, closing connection", zap.Int("size", size), zap.Error(err))
+		return fmt.Errorf("remoting: header of oversized frame: %w", err)
+	}
+	if _, err := io.CopyN(io.Discard, br, int64(tl.Length-4-hlen)); err != nil {
+		return c.readError(err)
+	}
+	c.log.Warn("oversized frame discarded", zap.Int("size", size), zap.Int("limit", limit),
+		zap.Int16("code", cmd.Code), zap.Int32("opaque", cmd.Opaque), zap.Bool("response", cmd.IsResponse()))
+	remark := fmt.Sprintf("frame of %d bytes is over the limit of %d bytes", size, limit)
+	switch {
+	case cmd.IsResponse():
+		c.pending.complete(cmd.Opaque, result{err: fmt.Errorf("remoting: response from %s: %s: %w", c.remote, remark, wire.ErrFrameTooLarge)})
+	case !cmd.IsOneway():
+		// Written from the read loop: rare, and the frame it answers has already cost far more.
+		resp := wire.NewResponse(cmd, wire.MessageIllegal, remark)
+		if err := c.writeCommand(resp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dispatch routes a decoded frame: responses to their waiters, requests to a handler goroutine.
+func (c *Conn) dispatch(cmd *wire.Command) {
+	if cmd.IsResponse() {
+		c.deliver(cmd)
+		return
+	}
+	if c.handler == nil {
+		c.log.Debug("request ignored: no handler", zap.Int16("code", cmd.Code))
+		return
+	}
+	if !c.beginRequest() {
+		if !cmd.IsOneway() {
+			resp := wire.NewResponse(cmd, wire.ServiceNotAvailable, "server is shutting down")
+			if err := c.writeCommand(resp); err != nil {
+				c.log.Debug("refusal not written", zap.Error(err))
+			}
+		}
+		return
+	}
+	go c.serve(cmd)
+}

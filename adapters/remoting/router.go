@@ -1,0 +1,99 @@
+package remoting
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rocketgo/rocketgo/sdk/wire"
+	"go.uber.org/zap"
+)
+
+// Handler answers one request; it returns the response, or nil to send nothing. ctx ends when the
+// connection closes or the server drains.
+type Handler func(ctx context.Context, c *Conn, req *wire.Command) *wire.Command
+
+// Router dispatches requests by code. Every request passes, outermost first, through Recover,
+// the middlewares added with Use (in the order added), and for known codes LimitBody, so a
+// metrics or ACL middleware sees every request including the refused ones.
+//
+// Handle and Use may be called at any time; the composed table is swapped atomically, so Serve
+// never takes a lock.
+type Router struct {
+	cfg Config
+	log *zap.Logger
+
+	mu       sync.Mutex // serializes Handle and Use
+	handlers map[int16]Handler
+	mws      []Middleware
+
+	table atomic.Pointer[routeTable]
+}
+
+// routeTable is the immutable result of composing middlewares around every handler once, so the
+// hot path allocates no closures.
+type routeTable struct {
+	byCode   map[int16]Handler
+	notFound Handler
+}
+
+// NewRouter returns a router with no handlers: every code is answered REQUEST_CODE_NOT_SUPPORTED.
+func NewRouter(cfg Config, log *zap.Logger) *Router {
+	r := &Router{cfg: cfg.normalized(), log: log, handlers: make(map[int16]Handler)}
+	r.rebuild()
+	return r
+}
+
+// Handle installs h for code, replacing any earlier handler; a nil h removes it.
+func (r *Router) Handle(code int16, h Handler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h == nil {
+		delete(r.handlers, code)
+	} else {
+		r.handlers[code] = h
+	}
+	r.rebuild()
+}
+
+// Use appends middlewares; the first added is the outermost after Recover.
+func (r *Router) Use(mws ...Middleware) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mws = append(r.mws, mws...)
+	r.rebuild()
+}
+
+// Serve dispatches req to the handler of its code. It is itself a Handler.
+func (r *Router) Serve(ctx context.Context, c *Conn, req *wire.Command) *wire.Command {
+	t := r.table.Load()
+	h, ok := t.byCode[req.Code]
+	if !ok {
+		h = t.notFound
+	}
+	return h(ctx, c, req)
+}
+
+// rebuild composes the table; r.mu must be held (or r unpublished).
+func (r *Router) rebuild() {
+	wrap := func(h Handler) Handler {
+		for i := len(r.mws) - 1; i >= 0; i-- {
+			h = r.mws[i](h)
+		}
+		return Recover(r.log)(h)
+	}
+	limit := LimitBody(r.cfg.MaxBodySize)
+	t := &routeTable{byCode: make(map[int16]Handler, len(r.handlers)), notFound: wrap(r.notSupported)}
+	for code, h := range r.handlers {
+		t.byCode[code] = wrap(limit(h))
+	}
+	r.table.Store(t)
+}
+
+// notSupported answers as Java does, remark included (leading space and all).
+func (r *Router) notSupported(_ context.Context, c *Conn, req *wire.Command) *wire.Command {
+	r.log.Debug("request code not supported", zap.Int16("code", req.Code), zap.Uint64("conn", c.ID()))
+	return wire.NewResponse(req, wire.RequestCodeNotSupported,
+		" request type "+strconv.Itoa(int(req.Code))+" not supported")
+}
