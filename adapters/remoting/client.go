@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rocketgo/rocketgo/sdk/wire"
 	"go.uber.org/zap"
@@ -28,6 +29,11 @@ type Client struct {
 	closed bool
 	wg     sync.WaitGroup // connection read loops; Add only under mu while !closed
 }
+
+// dialTimeout bounds one connection attempt on top of the caller's ctx, as RocketMQ's 3 s connect
+// timeout does: a caller with a long deadline should not hang on an unreachable address. A
+// constant rather than a Config key so the shipped configs need no new key; promote when needed.
+const dialTimeout = 3 * time.Second
 
 // dial is one connection attempt to an address, shared by the callers that arrive during it.
 type dial struct {
@@ -135,14 +141,8 @@ func (cl *Client) conn(ctx context.Context, addr string) (*Conn, error) {
 // connect dials addr for d and publishes the result.
 func (cl *Client) connect(ctx context.Context, addr string, d *dial) {
 	defer close(d.done)
-	dctx := ctx
-	if t := cl.cfg.DialTimeout; t > 0 {
-		var cancel context.CancelFunc
-		dctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
-	}
-	var nd net.Dialer
-	nc, err := nd.DialContext(dctx, "tcp", addr)
+	nd := net.Dialer{Timeout: dialTimeout}
+	nc, err := nd.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		cl.forget(addr, d)
 		d.err = dialError(ctx, addr, err)

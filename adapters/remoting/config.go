@@ -15,8 +15,6 @@ type Config struct {
 	MaxConnections int `koanf:"maxConnections"`
 	// WriteTimeout bounds one frame write to a slow peer.
 	WriteTimeout time.Duration `koanf:"writeTimeout"`
-	// DialTimeout bounds connecting an outbound connection (Client), on top of the caller's ctx.
-	DialTimeout time.Duration `koanf:"dialTimeout"`
 }
 
 // Defaults returns RocketMQ's limits.
@@ -27,7 +25,6 @@ func Defaults() Config {
 		IdleTimeout:    120 * time.Second,
 		MaxConnections: 10000,
 		WriteTimeout:   10 * time.Second,
-		DialTimeout:    3 * time.Second,
 	}
 }
 
