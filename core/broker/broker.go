@@ -32,6 +32,9 @@ type Broker struct {
 	clients *Clients
 	polls   *longPolls
 	reg     *registrar
+	meta    storage.MetaStore
+	sched   *scheduler
+	locks   *queueLocks
 
 	addr   atomic.Pointer[netip.AddrPort] // advertised address, set by Serve
 	cancel context.CancelFunc
@@ -56,9 +59,11 @@ func New(cfg Config, store storage.MessageStore, meta storage.MetaStore, ns outb
 		topics: topics, groups: groups,
 		offsets: NewConsumerOffsets(meta, log),
 		clients: NewClients(cfg, clk, topics, groups, log),
-		polls:   newLongPolls(),
+		polls:   newLongPolls(cfg.MaxHeldPulls, cfg.MaxHeldPullsPerConn),
 	}
 	b.reg = newRegistrar(cfg, ns, topics, log)
+	b.locks = newQueueLocks(cfg.LockLease, clk)
+	b.meta = meta
 	return b
 }
 
@@ -74,13 +79,23 @@ func (b *Broker) Start(ctx context.Context) error {
 	if err := b.offsets.Load(ctx); err != nil {
 		return err
 	}
+	levels, err := ParseDelayLevels(b.cfg.MessageDelayLevel)
+	if err != nil {
+		return fmt.Errorf("broker.messageDelayLevel: %w", err)
+	}
+	b.sched = newScheduler(levels, b.store, b.meta, b.clock, b.log.Named("schedule"))
+	if err := b.sched.load(ctx); err != nil {
+		return err
+	}
 	b.store.OnArrival(b.polls.arrived)
+	b.store.OnArrival(b.sched.arrived)
 	b.topics.OnChange(b.reg.trigger)
 	bg, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
 	b.wg.Add(2)
 	go func() { defer b.wg.Done(); b.clients.runExpiry(bg, clientScanInterval) }()
 	go func() { defer b.wg.Done(); b.persistOffsetsEvery(bg, b.cfg.OffsetFlushInterval) }()
+	b.sched.run(bg, &b.wg)
 	return nil
 }
 
@@ -115,6 +130,11 @@ func (b *Broker) Stop(ctx context.Context) error {
 	if err := b.offsets.Persist(ctx); err != nil {
 		return fmt.Errorf("persist consumer offsets at shutdown: %w", err)
 	}
+	if b.sched != nil {
+		if err := b.sched.persist(ctx); err != nil {
+			return fmt.Errorf("persist delay progress at shutdown: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -128,6 +148,9 @@ func (b *Broker) persistOffsetsEvery(ctx context.Context, every time.Duration) {
 		case <-t.C:
 			if err := b.offsets.Persist(ctx); err != nil {
 				b.log.Error("persist consumer offsets", zap.Error(err))
+			}
+			if err := b.sched.persist(ctx); err != nil {
+				b.log.Error("persist delay progress", zap.Error(err))
 			}
 		}
 	}
@@ -170,23 +193,37 @@ func (b *Broker) DeleteTopic(ctx context.Context, name string) error {
 	return nil
 }
 
+// HeldPulls counts the pulls being held.
+func (b *Broker) HeldPulls() int { return b.polls.held() }
+
 // Topics lists the topic table.
 func (b *Broker) Topics() []topic.Config { return b.topics.Topics() }
 
-// QueryConsumerOffset returns the committed offset. Without one, a queue that still holds its
-// first record answers 0, as RocketMQ does, so a new group on a young topic reads from the start.
-func (b *Broker) QueryConsumerOffset(_ context.Context, group, topicName string, queueID int32) (int64, bool, error) {
+// QueryConsumerOffset returns the committed offset. Without one, RocketMQ's rule decides: a
+// queue whose first record is still hot (within HotLogBytes of the log's end) answers 0, so a new
+// group on a young topic reads from the start even with ConsumeFromLastOffset; otherwise found is
+// false and the client picks its start (last, first or by time).
+func (b *Broker) QueryConsumerOffset(ctx context.Context, group, topicName string, queueID int32) (int64, bool, error) {
 	if err := validNames(group, topicName); err != nil {
 		return 0, false, err
 	}
 	if off, ok := b.offsets.Get(group, topicName, queueID); ok {
 		return off, true, nil
 	}
-	minOff, _ := b.store.QueueBounds(topic.QueueRef{Topic: topicName, QueueID: queueID})
-	if minOff <= 0 {
+	q := topic.QueueRef{Topic: topicName, QueueID: queueID}
+	minOff, maxOff := b.store.QueueBounds(q)
+	if minOff > 0 {
+		return 0, false, nil
+	}
+	if maxOff == 0 || b.cfg.HotLogBytes <= 0 {
 		return 0, true, nil
 	}
-	return 0, false, nil
+	units, err := b.store.Lookup(ctx, q, 0, 1, nil)
+	if err != nil || len(units) == 0 {
+		return 0, false, nil
+	}
+	_, logEnd := b.store.LogBounds()
+	return 0, logEnd-units[0].PhyOffset <= b.cfg.HotLogBytes, nil
 }
 
 // UpdateConsumerOffset commits an offset.

@@ -70,6 +70,9 @@ func (c *fakeChannel) NotifyConsumerIDsChanged(_ context.Context, g string) erro
 	c.mu.Unlock()
 	return nil
 }
+func (c *fakeChannel) ResetConsumerOffsets(context.Context, string, string, string, int64, map[int32]int64) error {
+	return nil
+}
 func (c *fakeChannel) notifications() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

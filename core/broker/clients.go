@@ -280,3 +280,18 @@ func (c *Clients) runExpiry(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// consumerChannels lists the live connections of a consumer group.
+func (c *Clients) consumerChannels(group string) []outbound.Channel {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	cg := c.consumers[group]
+	if cg == nil {
+		return nil
+	}
+	out := make([]outbound.Channel, 0, len(cg.conns))
+	for _, cc := range cg.conns {
+		out = append(out, cc.ch)
+	}
+	return out
+}

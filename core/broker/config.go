@@ -30,6 +30,21 @@ type Config struct {
 	MaxPullBatch int `koanf:"maxPullBatch"`
 	// MaxPullBytes caps the body of one pull answer.
 	MaxPullBytes int `koanf:"maxPullBytes"`
+	// MaxHeldPulls caps the pulls held at once in the whole broker; more are answered at once.
+	MaxHeldPulls int `koanf:"maxHeldPulls"`
+	// MaxHeldPullsPerConn caps the pulls one connection may have held at once.
+	MaxHeldPullsPerConn int `koanf:"maxHeldPullsPerConn"`
+	// MessageDelayLevel lists the delay of each level, 1 first, in s, m, h or d units.
+	MessageDelayLevel string `koanf:"messageDelayLevel"`
+	// MaxReconsumeTimes is how often a message is retried before it is dead-lettered, when
+	// neither the consumer nor the group says otherwise.
+	MaxReconsumeTimes int32 `koanf:"maxReconsumeTimes"`
+	// LockLease is how long a queue lock of an orderly consumer lasts without renewal.
+	LockLease time.Duration `koanf:"lockLease"`
+	// HotLogBytes is how far behind the end of the commit log a record still counts as hot: a
+	// new ConsumeFromLastOffset group starts at 0 on a queue whose first record is hot, as
+	// RocketMQ does. 0 means 40% of the machine's memory.
+	HotLogBytes int64 `koanf:"hotLogBytes"`
 }
 
 // Defaults returns a standalone-friendly configuration.
@@ -49,5 +64,10 @@ func Defaults() Config {
 		Region:                      "DefaultRegion",
 		MaxPullBatch:                32,
 		MaxPullBytes:                256 << 10,
+		MaxHeldPulls:                100_000,
+		MaxHeldPullsPerConn:         4096,
+		MessageDelayLevel:           DefaultDelayLevels,
+		MaxReconsumeTimes:           16,
+		LockLease:                   60 * time.Second,
 	}
 }

@@ -14,10 +14,11 @@ const (
 	ExpressionSQL92 = "SQL92"
 )
 
-// tagFilter matches consume-queue units by tag hash.
+// tagFilter matches consume-queue units by tag hash; the tag strings settle hash collisions.
 type tagFilter struct {
 	all   bool
 	codes []int64
+	tags  []string
 }
 
 // parseTagExpression reads "*", "" or "A || B || C". Codes are computed here with the Java rule,
@@ -31,6 +32,7 @@ func parseTagExpression(expr string) tagFilter {
 	for _, t := range strings.Split(expr, "||") {
 		if t = strings.TrimSpace(t); t != "" {
 			f.codes = append(f.codes, message.TagsCode(t))
+			f.tags = append(f.tags, t)
 		}
 	}
 	if len(f.codes) == 0 {
@@ -45,6 +47,19 @@ func (f tagFilter) match(code int64) bool {
 	}
 	for _, c := range f.codes {
 		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+// matchTag settles a unit whose hash matched: its tag must be one of the subscribed strings.
+func (f tagFilter) matchTag(tag string) bool {
+	if f.all {
+		return true
+	}
+	for _, t := range f.tags {
+		if t == tag {
 			return true
 		}
 	}

@@ -9,26 +9,39 @@ import (
 )
 
 // longPolls holds pulls that found nothing, until a record lands on their queue or they time out.
+// Held pulls are capped per connection and in total; a pull over a cap is answered at once.
 type longPolls struct {
+	maxTotal, maxPerConn int
+
 	mu      sync.Mutex
 	waiters map[topic.QueueRef]map[*pollWaiter]struct{}
+	total   int
+	perConn map[uint64]int
 }
 
 type pollWaiter struct {
 	offset int64
+	conn   uint64
 	wake   chan struct{}
 }
 
-func newLongPolls() *longPolls {
-	return &longPolls{waiters: make(map[topic.QueueRef]map[*pollWaiter]struct{})}
+func newLongPolls(maxTotal, maxPerConn int) *longPolls {
+	return &longPolls{maxTotal: maxTotal, maxPerConn: maxPerConn,
+		waiters: make(map[topic.QueueRef]map[*pollWaiter]struct{}), perConn: make(map[uint64]int)}
 }
 
-// wait blocks until q has a record at or beyond offset, the timeout passes or ctx ends. hasData is
-// checked after registering so an arrival between the caller's read and the registration is not
-// missed.
-func (l *longPolls) wait(ctx context.Context, q topic.QueueRef, offset int64, timeout time.Duration, hasData func() bool) {
-	w := &pollWaiter{offset: offset, wake: make(chan struct{}, 1)}
+// wait blocks until q has a record at or beyond offset, the timeout passes or ctx ends, and
+// reports whether it held at all (false: a cap was reached). hasData is checked after registering
+// so an arrival between the caller's read and the registration is not missed.
+func (l *longPolls) wait(ctx context.Context, conn uint64, q topic.QueueRef, offset int64, timeout time.Duration, hasData func() bool) bool {
+	w := &pollWaiter{offset: offset, conn: conn, wake: make(chan struct{}, 1)}
 	l.mu.Lock()
+	if l.total >= l.maxTotal || l.perConn[conn] >= l.maxPerConn {
+		l.mu.Unlock()
+		return false
+	}
+	l.total++
+	l.perConn[conn]++
 	set := l.waiters[q]
 	if set == nil {
 		set = make(map[*pollWaiter]struct{})
@@ -39,7 +52,7 @@ func (l *longPolls) wait(ctx context.Context, q topic.QueueRef, offset int64, ti
 	defer l.remove(q, w)
 
 	if hasData() {
-		return
+		return true
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -48,6 +61,7 @@ func (l *longPolls) wait(ctx context.Context, q topic.QueueRef, offset int64, ti
 	case <-timer.C:
 	case <-ctx.Done():
 	}
+	return true
 }
 
 func (l *longPolls) remove(q topic.QueueRef, w *pollWaiter) {
@@ -57,6 +71,10 @@ func (l *longPolls) remove(q topic.QueueRef, w *pollWaiter) {
 		if len(set) == 0 {
 			delete(l.waiters, q)
 		}
+	}
+	l.total--
+	if l.perConn[w.conn]--; l.perConn[w.conn] <= 0 {
+		delete(l.perConn, w.conn)
 	}
 	l.mu.Unlock()
 }
@@ -79,9 +97,5 @@ func (l *longPolls) arrived(q topic.QueueRef, maxOffset int64) {
 func (l *longPolls) held() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := 0
-	for _, set := range l.waiters {
-		n += len(set)
-	}
-	return n
+	return l.total
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/rocketgo/rocketgo/core/errs"
+	"github.com/rocketgo/rocketgo/core/message"
 	"github.com/rocketgo/rocketgo/core/topic"
 	"github.com/rocketgo/rocketgo/ports/inbound"
 	"github.com/rocketgo/rocketgo/ports/storage"
@@ -59,10 +60,16 @@ func (b *Broker) Pull(ctx context.Context, req *inbound.PullRequest) (*inbound.P
 	if hold <= 0 {
 		return res, nil
 	}
-	b.polls.wait(ctx, q, req.QueueOffset, hold, func() bool {
+	held := b.polls.wait(ctx, req.ConnID, q, req.QueueOffset, hold, func() bool {
 		_, max := b.store.QueueBounds(q)
 		return max > req.QueueOffset
 	})
+	if !held {
+		// Over a cap: answering "busy" rather than "nothing new" makes the client back off
+		// instead of pulling again at once.
+		return nil, fmt.Errorf("%w: too many held pulls (%d in total, %d per connection at most)",
+			errs.ErrSystemBusy, b.cfg.MaxHeldPulls, b.cfg.MaxHeldPullsPerConn)
+	}
 	return b.readQueue(ctx, q, req, filter)
 }
 
@@ -147,6 +154,10 @@ scan:
 			if count > 0 && len(body)+int(u.Size) > b.cfg.MaxPullBytes {
 				break scan
 			}
+			if !f.all && !b.tagMatches(ctx, u, f) {
+				next++
+				continue
+			}
 			body, err = b.store.ReadRecord(ctx, u.PhyOffset, u.Size, body)
 			if err != nil {
 				if errors.Is(err, storage.ErrNotFound) {
@@ -174,4 +185,14 @@ scan:
 	res.Status = inbound.PullFound
 	res.Body = body
 	return res, nil
+}
+
+// tagMatches reads the record's tag to settle a hash match, so a tag that merely collides with a
+// subscribed one never goes over the wire. An unreadable record is left to the read that follows.
+func (b *Broker) tagMatches(ctx context.Context, u storage.Unit, f tagFilter) bool {
+	m, err := b.store.Message(ctx, u.PhyOffset)
+	if err != nil {
+		return true
+	}
+	return f.matchTag(m.Properties[message.PropertyTags])
 }

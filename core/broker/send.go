@@ -50,6 +50,14 @@ func (b *Broker) Send(ctx context.Context, req *inbound.SendRequest) (*inbound.S
 	if err != nil {
 		return nil, err
 	}
+	if topic.IsRetryTopic(req.Topic) {
+		if err := b.deadLetterIfExhausted(ctx, req, msgs); err != nil {
+			return nil, err
+		}
+	}
+	for i := range msgs {
+		b.divertDelayed(&msgs[i])
+	}
 	appended, err := b.store.Append(ctx, msgs)
 	res := &inbound.SendResult{Topic: req.Topic, QueueID: qid, StoreHost: storeHost, Appended: appended, Region: b.cfg.Region}
 	switch {
@@ -108,10 +116,56 @@ func (b *Broker) buildMessages(req *inbound.SendRequest, qid int32, storeHost ne
 		if err := checkMessage(&m); err != nil {
 			return nil, fmt.Errorf("batch message %d: %w", i, err)
 		}
+		if _, ok := m.Properties[message.PropertyDelayLevel]; ok {
+			return nil, fmt.Errorf("%w: batch message %d has a delay level; batches cannot be delayed", errs.ErrMessageIllegal, i)
+		}
 		msgs[i] = m
 	}
 	return msgs, nil
 }
+
+// divertDelayed sends a message with a delay level to the schedule topic, as RocketMQ does for
+// plain and committed messages.
+func (b *Broker) divertDelayed(m *message.Message) {
+	if tx := message.TxType(m.SysFlag); tx != message.SysFlagTxNot && tx != message.SysFlagTxCommit {
+		return
+	}
+	if level := b.sched.levelOf(m); level > 0 {
+		b.sched.divert(m, level)
+	} else {
+		delete(m.Properties, message.PropertyDelayLevel)
+	}
+}
+
+// deadLetterIfExhausted applies RocketMQ's rule to a direct send to a retry topic: once the
+// message's reconsume count reaches the limit (the header's, else the group's), it goes to the
+// group's dead-letter queue instead.
+func (b *Broker) deadLetterIfExhausted(ctx context.Context, req *inbound.SendRequest, msgs []message.Message) error {
+	group := strings.TrimPrefix(req.Topic, topic.RetryGroupPrefix)
+	g, ok := b.groups.Get(group)
+	if !ok {
+		return fmt.Errorf("%w: %s", errs.ErrSubscriptionGroupNotExist, group)
+	}
+	limit := g.RetryMaxTimes
+	if req.MaxReconsumeTimes >= 0 {
+		limit = req.MaxReconsumeTimes
+	}
+	if req.ReconsumeTimes < limit {
+		return nil
+	}
+	dlq, err := b.topics.Ensure(ctx, topic.DLQTopic(group), dlqQueueNums, topic.PermRead|topic.PermWrite)
+	if err != nil {
+		return err
+	}
+	for i := range msgs {
+		msgs[i].Topic, msgs[i].QueueID = dlq.Name, 0
+		delete(msgs[i].Properties, message.PropertyDelayLevel)
+	}
+	return nil
+}
+
+// dlqQueueNums is the queue count of a dead-letter topic.
+const dlqQueueNums = 1
 
 // storedProperties merges a message's properties with the batch wrapper's, adds the cluster and
 // drops WAIT, which RocketMQ never stores.

@@ -32,7 +32,7 @@ type SendRequest struct {
 	Properties            map[string]string
 	Body                  []byte
 	ReconsumeTimes        int32
-	MaxReconsumeTimes     int32
+	MaxReconsumeTimes     int32 // -1 when the request does not say
 	DefaultTopic          string
 	DefaultTopicQueueNums int32
 	Batch                 []BatchEntry
@@ -83,6 +83,8 @@ type PullRequest struct {
 	Subscription   string
 	SubVersion     int64
 	ExpressionType string
+	// ConnID identifies the requester's connection, against which held pulls are counted.
+	ConnID uint64
 }
 
 // PullStatus says what a pull found.
@@ -163,4 +165,37 @@ type TopicAdmin interface {
 	CreateOrUpdateTopic(ctx context.Context, cfg topic.Config) error
 	DeleteTopic(ctx context.Context, name string) error
 	Topics() []topic.Config
+}
+
+// SendBackRequest is a consumer returning a message it failed to process (CONSUMER_SEND_MSG_BACK).
+type SendBackRequest struct {
+	Group             string
+	PhyOffset         int64  // commit-log offset of the message
+	DelayLevel        int32  // 0: the broker picks 3 + reconsume times; negative: dead-letter now
+	OriginMsgID       string // the id the consumer knows the message by
+	OriginTopic       string
+	MaxReconsumeTimes int32 // -1 when the request does not say
+}
+
+// Retrier takes failed messages back for retry or dead-lettering.
+type Retrier interface {
+	SendBack(ctx context.Context, req *SendBackRequest) error
+}
+
+// MessageQueue is one queue of one broker, as orderly consumers name it.
+type MessageQueue struct {
+	Topic      string
+	BrokerName string
+	QueueID    int32
+}
+
+// QueueLocker grants orderly consumers exclusive queues.
+type QueueLocker interface {
+	LockQueues(ctx context.Context, group, clientID string, qs []MessageQueue) ([]MessageQueue, error)
+	UnlockQueues(ctx context.Context, group, clientID string, qs []MessageQueue) error
+}
+
+// OffsetResetter moves a consumer group's offsets by time (the admin's reset).
+type OffsetResetter interface {
+	ResetOffsetByTime(ctx context.Context, group, topic string, timestampMs int64, force bool) (map[int32]int64, error)
 }

@@ -18,6 +18,9 @@ type Channel interface {
 	// NotifyConsumerIDsChanged tells the client that its group's membership changed, so it
 	// rebalances now rather than at its next timer. Fire and forget.
 	NotifyConsumerIDsChanged(ctx context.Context, group string) error
+	// ResetConsumerOffsets tells a consumer of group to continue topic's queues of brokerName
+	// from the given offsets (queue id -> offset). Fire and forget.
+	ResetConsumerOffsets(ctx context.Context, topic, group, brokerName string, timestampMs int64, offsets map[int32]int64) error
 	// Close drops the connection.
 	Close() error
 }

@@ -212,3 +212,23 @@ func AppendClusterInfo(dst []byte, c *ClusterInfo, quotedIDs bool) []byte {
 // StandardJSONVersion is the first client version (V4_9_4) that RocketMQ answers with quoted
 // broker ids.
 const StandardJSONVersion int16 = 401
+
+// MessageQueue names one queue of one broker.
+type MessageQueue struct {
+	Topic      string `json:"topic"`
+	BrokerName string `json:"brokerName"`
+	QueueID    int32  `json:"queueId"`
+}
+
+// LockBatchBody is the body of LOCK_BATCH_MQ and UNLOCK_BATCH_MQ.
+type LockBatchBody struct {
+	ConsumerGroup  string         `json:"consumerGroup"`
+	ClientID       string         `json:"clientId"`
+	OnlyThisBroker bool           `json:"onlyThisBroker"`
+	MQSet          []MessageQueue `json:"mqSet"`
+}
+
+// LockBatchResponseBody answers LOCK_BATCH_MQ with the queues the client now holds.
+type LockBatchResponseBody struct {
+	LockOKMQSet []MessageQueue `json:"lockOKMQSet"`
+}

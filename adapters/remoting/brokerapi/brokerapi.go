@@ -21,16 +21,22 @@ type Broker interface {
 	inbound.Offsets
 	inbound.Clients
 	inbound.TopicAdmin
+	inbound.Retrier
+	inbound.QueueLocker
+	inbound.OffsetResetter
 }
 
 // Handlers serve the broker's request codes.
 type Handlers struct {
-	b   Broker
-	log *zap.Logger
+	b          Broker
+	brokerName string
+	log        *zap.Logger
 }
 
-// New builds the handlers.
-func New(b Broker, log *zap.Logger) *Handlers { return &Handlers{b: b, log: log} }
+// New builds the handlers of the broker named brokerName.
+func New(b Broker, brokerName string, log *zap.Logger) *Handlers {
+	return &Handlers{b: b, brokerName: brokerName, log: log}
+}
 
 // Register installs every handler on r.
 func (h *Handlers) Register(r *remoting.Router) {
@@ -49,6 +55,10 @@ func (h *Handlers) Register(r *remoting.Router) {
 	r.Handle(wire.UpdateAndCreateTopic, h.createTopic)
 	r.Handle(wire.DeleteTopicInBroker, h.deleteTopic)
 	r.Handle(wire.GetAllTopicConfig, h.allTopicConfig)
+	r.Handle(wire.ConsumerSendMsgBack, h.sendBack)
+	r.Handle(wire.LockBatchMQ, h.lockBatch)
+	r.Handle(wire.UnlockBatchMQ, h.unlockBatch)
+	r.Handle(wire.InvokeBrokerToResetOffset, h.resetOffset)
 }
 
 // OnConnect forgets a connection's clients as soon as it closes.

@@ -12,7 +12,7 @@ import (
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func (h *Handlers) pull(ctx context.Context, _ *remoting.Conn, req *wire.Command) *wire.Command {
+func (h *Handlers) pull(ctx context.Context, c *remoting.Conn, req *wire.Command) *wire.Command {
 	hd := headerOf(req)
 	pr := &inbound.PullRequest{
 		Group:          hd.required("consumerGroup"),
@@ -26,6 +26,7 @@ func (h *Handlers) pull(ctx context.Context, _ *remoting.Conn, req *wire.Command
 		Subscription:   hd.str("subscription"),
 		SubVersion:     hd.int64("subVersion", 0),
 		ExpressionType: hd.str("expressionType"),
+		ConnID:         c.ID(),
 	}
 	if hd.err != nil {
 		return failErr(req, hd.err)

@@ -66,7 +66,7 @@ func decodeSend(c *remoting.Conn, req *wire.Command) (*inbound.SendRequest, erro
 		BornTimestamp:         h.int64("bornTimestamp", 0),
 		Flag:                  h.int32("flag", 0),
 		ReconsumeTimes:        h.int32("reconsumeTimes", 0),
-		MaxReconsumeTimes:     h.int32("maxReconsumeTimes", 0),
+		MaxReconsumeTimes:     h.int32("maxReconsumeTimes", -1),
 		Properties:            wire.ParseProperties(h.str("properties")),
 		BornHost:              c.RemoteAddr(),
 	}

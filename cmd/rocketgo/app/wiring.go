@@ -125,7 +125,12 @@ func brokerModule(cfg Config) fx.Option {
 				return remoting.NewClient(cfg.Remoting, nil, log.Named("broker.client"))
 			},
 			func(st messageStore, meta storage.MetaStore, c *remoting.Client, clk clock.Clock, log *zap.Logger) *broker.Broker {
-				return broker.New(cfg.Broker.Config, st, meta, brokerapi.NewNamesrvClient(c), clk, log.Named("broker"))
+				bc := cfg.Broker.Config
+				if bc.HotLogBytes == 0 {
+					// RocketMQ's accessMessageInMemoryMaxRatio: 40% of physical memory.
+					bc.HotLogBytes = totalMemory() * 4 / 10
+				}
+				return broker.New(bc, st, meta, brokerapi.NewNamesrvClient(c), clk, log.Named("broker"))
 			},
 		),
 		fx.Invoke(startBroker),
@@ -137,7 +142,7 @@ func brokerModule(cfg Config) fx.Option {
 func startBroker(lc fx.Lifecycle, cfg Config, role Role, log *zap.Logger, st messageStore,
 	client *remoting.Client, b *broker.Broker, ep *Endpoints) {
 	log = log.Named("broker")
-	h := brokerapi.New(b, log)
+	h := brokerapi.New(b, cfg.Broker.Name, log)
 	r := remoting.NewRouter(cfg.Remoting, log)
 	h.Register(r)
 	srv := remoting.NewServer(cfg.Remoting, cfg.Broker.Listen, r.Serve, log)
