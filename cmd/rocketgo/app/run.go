@@ -82,7 +82,9 @@ func Run(ctx context.Context, role Role, cfg Config, log *zap.Logger, module fx.
 		case <-ctx.Done():
 			log.Info("stopping", zap.NamedError("reason", context.Cause(ctx)))
 		case exit = <-app.Wait():
-			log.Info("stopping on request of a component", zap.Int("exitCode", exit.ExitCode))
+			// fx relays SIGINT/SIGTERM here too (it races the ctx above), and fx.Shutdowner
+			// requests from components arrive here with their exit code.
+			log.Info("stopping", zap.String("reason", exit.String()), zap.Int("exitCode", exit.ExitCode))
 		}
 	}
 
