@@ -117,6 +117,7 @@ func startBroker(t *testing.T, dataDir string, extraArgs ...string) *Broker {
 			}
 			b.NamesrvAddr, b.BrokerAddr = info.Namesrv, info.Broker
 			t.Logf("rocketgo pid %d ready: namesrv %s broker %s (log %s)", info.PID, b.NamesrvAddr, b.BrokerAddr, logPath)
+			b.checkRegistered(t)
 			return b
 		}
 		if b.hasExited() {
@@ -127,6 +128,24 @@ func startBroker(t *testing.T, dataDir string, extraArgs ...string) *Broker {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// checkRegistered asserts the readiness contract a client relies on: once the ready file exists the
+// broker is registered with the in-process name server, so TBW102 is routable and the very first
+// send to a new topic can succeed. A violation is reported as an error (it makes first sends fail
+// at random with "route info not found"); the test then waits for the registration and goes on,
+// so the rest of what it checks still runs.
+func (b *Broker) checkRegistered(t *testing.T) {
+	t.Helper()
+	code, err := routeCode(b.NamesrvAddr, "TBW102")
+	if err == nil && code == 0 {
+		return
+	}
+	t.Errorf("ready file written before the broker registered with the name server: GET_ROUTEINFO_BY_TOPIC TBW102 right after readiness gave code %d, err %v", code, err)
+	waitFor(t, 10*time.Second, "TBW102 route on the name server", func() (bool, string) {
+		code, err := routeCode(b.NamesrvAddr, "TBW102")
+		return err == nil && code == 0, fmt.Sprintf("code %d err %v", code, err)
+	})
 }
 
 // readReady reads the ready file; a missing or not yet complete file is "not ready".

@@ -59,3 +59,16 @@ func queryConsumerOffset(brokerAddr, group, topic string, queueID int) (code int
 	}
 	return 0, offset, nil
 }
+
+// routeCode asks the name server for topic's route (GET_ROUTEINFO_BY_TOPIC, code 105) and returns
+// the response code: 0 with a route, 17 (TOPIC_NOT_EXIST) without one.
+func routeCode(namesrvAddr, topic string) (int16, error) {
+	resp, err := rawRequest(namesrvAddr, wire.NewRequest(wire.GetRouteInfoByTopic, map[string]string{"topic": topic}, nil))
+	if err != nil {
+		return 0, err
+	}
+	if resp.Code == 0 && len(resp.Body) == 0 {
+		return 0, fmt.Errorf("code 0 with an empty body (the Go client treats that as an error)")
+	}
+	return resp.Code, nil
+}
