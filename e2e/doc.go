@@ -9,5 +9,6 @@
 //	ROCKETGO_E2E_LOG=1   print every broker process log at the end of its test, pass or fail
 //	ROCKETGO_E2E_BIN=... use this prebuilt binary instead of building ./cmd/rocketgo
 //
-// With -short the whole package is skipped.
+// With -short the whole package is skipped, and under -race too: the official client has data
+// races of its own that the detector would pin on whichever test runs (see race_on_test.go).
 package e2e

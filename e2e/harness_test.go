@@ -23,6 +23,10 @@ func TestMain(m *testing.M) {
 		fmt.Println("e2e: skipped in -short mode")
 		os.Exit(0)
 	}
+	if raceEnabled {
+		fmt.Println("e2e: skipped under -race (the official client v2.1.2 races internally; see race_on_test.go)")
+		os.Exit(0)
+	}
 	// The official client logs through logrus at info level by default; only errors are useful here.
 	rlog.SetLogLevel("error")
 
