@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rocketgo/rocketgo/adapters/storage/mmap"
+	"github.com/rocketgo/rocketgo/core/broker"
 )
 
 // ErrConfig marks every configuration error (unknown key, bad value, failed validation), so the
@@ -115,6 +116,23 @@ func (b BrokerConfig) validate(p *problems) {
 	}
 	if b.MaxPullBytes <= 0 {
 		p.addf("broker.maxPullBytes must be positive, got %d", b.MaxPullBytes)
+	}
+	// A cap of 0 would not mean "no cap" but "never hold a pull", which disables long polling.
+	if b.MaxHeldPulls <= 0 {
+		p.addf("broker.maxHeldPulls must be positive, got %d", b.MaxHeldPulls)
+	}
+	if b.MaxHeldPullsPerConn <= 0 {
+		p.addf("broker.maxHeldPullsPerConn must be positive, got %d", b.MaxHeldPullsPerConn)
+	}
+	if _, err := broker.ParseDelayLevels(b.MessageDelayLevel); err != nil {
+		p.addf("broker.messageDelayLevel %q: %v", b.MessageDelayLevel, err)
+	}
+	if b.MaxReconsumeTimes < 0 {
+		p.addf("broker.maxReconsumeTimes must be 0 (dead-letter at once) or positive, got %d", b.MaxReconsumeTimes)
+	}
+	positive(p, "broker.lockLease", b.LockLease)
+	if b.HotLogBytes < 0 {
+		p.addf("broker.hotLogBytes must be 0 (40%% of memory) or positive, got %d", b.HotLogBytes)
 	}
 }
 
