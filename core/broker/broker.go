@@ -34,6 +34,7 @@ type Broker struct {
 	reg     *registrar
 	meta    storage.MetaStore
 	sched   *scheduler
+	tx      *transactions
 	locks   *queueLocks
 
 	addr   atomic.Pointer[netip.AddrPort] // advertised address, set by Serve
@@ -63,6 +64,7 @@ func New(cfg Config, store storage.MessageStore, meta storage.MetaStore, ns outb
 	}
 	b.reg = newRegistrar(cfg, ns, topics, log)
 	b.locks = newQueueLocks(cfg.LockLease, clk)
+	b.tx = newTransactions(b, log.Named("transaction"))
 	b.meta = meta
 	return b
 }
@@ -87,6 +89,9 @@ func (b *Broker) Start(ctx context.Context) error {
 	if err := b.sched.load(ctx); err != nil {
 		return err
 	}
+	if err := b.tx.load(ctx); err != nil {
+		return err
+	}
 	b.store.OnArrival(b.polls.arrived)
 	b.store.OnArrival(b.sched.arrived)
 	b.topics.OnChange(b.reg.trigger)
@@ -96,6 +101,8 @@ func (b *Broker) Start(ctx context.Context) error {
 	go func() { defer b.wg.Done(); b.clients.runExpiry(bg, clientScanInterval) }()
 	go func() { defer b.wg.Done(); b.persistOffsetsEvery(bg, b.cfg.OffsetFlushInterval) }()
 	b.sched.run(bg, &b.wg)
+	b.wg.Add(1)
+	go func() { defer b.wg.Done(); b.tx.runChecks(bg, b.cfg.TransactionCheckInterval) }()
 	return nil
 }
 

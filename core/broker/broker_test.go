@@ -59,6 +59,7 @@ type fakeChannel struct {
 	id       uint64
 	mu       sync.Mutex
 	notified []string
+	checks   []outbound.TransactionCheck
 }
 
 func (c *fakeChannel) ID() uint64                 { return c.id }
@@ -71,6 +72,12 @@ func (c *fakeChannel) NotifyConsumerIDsChanged(_ context.Context, g string) erro
 	return nil
 }
 func (c *fakeChannel) ResetConsumerOffsets(context.Context, string, string, string, int64, map[int32]int64) error {
+	return nil
+}
+func (c *fakeChannel) CheckTransactionState(_ context.Context, chk outbound.TransactionCheck) error {
+	c.mu.Lock()
+	c.checks = append(c.checks, chk)
+	c.mu.Unlock()
 	return nil
 }
 func (c *fakeChannel) notifications() int {

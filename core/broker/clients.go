@@ -295,3 +295,23 @@ func (c *Clients) consumerChannels(group string) []outbound.Channel {
 	}
 	return out
 }
+
+// producerChannel picks a live connection of a producer group, or nil.
+func (c *Clients) producerChannel(group string) outbound.Channel {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	pg := c.producers[group]
+	if pg == nil {
+		return nil
+	}
+	var best *clientConn
+	for _, cc := range pg.conns {
+		if best == nil || cc.lastSeen.After(best.lastSeen) {
+			best = cc
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.ch
+}

@@ -45,6 +45,13 @@ type Config struct {
 	// new ConsumeFromLastOffset group starts at 0 on a queue whose first record is hot, as
 	// RocketMQ does. 0 means 40% of the machine's memory.
 	HotLogBytes int64 `koanf:"hotLogBytes"`
+	// TransactionTimeout is how long a half message waits for its producer's decision before the
+	// broker asks (CHECK_TRANSACTION_STATE).
+	TransactionTimeout time.Duration `koanf:"transactionTimeout"`
+	// TransactionCheckInterval is how often undecided half messages are checked.
+	TransactionCheckInterval time.Duration `koanf:"transactionCheckInterval"`
+	// TransactionCheckMax is how many checks a half message gets before it is discarded.
+	TransactionCheckMax int `koanf:"transactionCheckMax"`
 }
 
 // Defaults returns a standalone-friendly configuration.
@@ -69,5 +76,8 @@ func Defaults() Config {
 		MessageDelayLevel:           DefaultDelayLevels,
 		MaxReconsumeTimes:           16,
 		LockLease:                   60 * time.Second,
+		TransactionTimeout:          6 * time.Second,
+		TransactionCheckInterval:    30 * time.Second,
+		TransactionCheckMax:         15,
 	}
 }

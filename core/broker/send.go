@@ -55,11 +55,20 @@ func (b *Broker) Send(ctx context.Context, req *inbound.SendRequest) (*inbound.S
 			return nil, err
 		}
 	}
-	for i := range msgs {
-		b.divertDelayed(&msgs[i])
+	var txID string
+	if len(msgs) == 1 && isTransactional(&msgs[0]) {
+		txID = msgs[0].Properties[message.PropertyUniqKey]
+		if err := b.prepareHalf(ctx, &msgs[0]); err != nil {
+			return nil, err
+		}
+	} else {
+		for i := range msgs {
+			b.divertDelayed(&msgs[i])
+		}
 	}
 	appended, err := b.store.Append(ctx, msgs)
-	res := &inbound.SendResult{Topic: req.Topic, QueueID: qid, StoreHost: storeHost, Appended: appended, Region: b.cfg.Region}
+	res := &inbound.SendResult{Topic: req.Topic, QueueID: qid, StoreHost: storeHost, Appended: appended, Region: b.cfg.Region,
+		TransactionID: txID}
 	switch {
 	case err == nil:
 		return res, nil

@@ -55,6 +55,8 @@ type SendResult struct {
 	StoreHost netip.AddrPort
 	Appended  []storage.AppendResult // one per stored record, in order
 	Region    string
+	// TransactionID is set for a half message: the id END_TRANSACTION will name it by.
+	TransactionID string
 }
 
 // Sender stores messages.
@@ -198,4 +200,20 @@ type QueueLocker interface {
 // OffsetResetter moves a consumer group's offsets by time (the admin's reset).
 type OffsetResetter interface {
 	ResetOffsetByTime(ctx context.Context, group, topic string, timestampMs int64, force bool) (map[int32]int64, error)
+}
+
+// EndTransactionRequest is a producer's decision on a half message (END_TRANSACTION).
+type EndTransactionRequest struct {
+	ProducerGroup   string
+	HalfOffset      int64 // tranStateTableOffset: the half message's queue offset
+	CommitLogOffset int64
+	Decision        int32 // 0 unknown, 8 commit, 12 rollback
+	FromCheck       bool
+	MsgID           string
+	TransactionID   string
+}
+
+// Transactions resolves half messages.
+type Transactions interface {
+	EndTransaction(ctx context.Context, req *EndTransactionRequest) error
 }

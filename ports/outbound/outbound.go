@@ -6,8 +6,17 @@ import (
 	"context"
 	"net/netip"
 
+	"github.com/rocketgo/rocketgo/core/message"
 	"github.com/rocketgo/rocketgo/core/topic"
 )
+
+// TransactionCheck is one CHECK_TRANSACTION_STATE: the half message as stored (the transport sends
+// it with its real topic and queue restored) and where it is.
+type TransactionCheck struct {
+	HalfOffset      int64
+	CommitLogOffset int64
+	Message         message.Ext
+}
 
 // Channel is one connected client as the broker sees it.
 type Channel interface {
@@ -21,6 +30,9 @@ type Channel interface {
 	// ResetConsumerOffsets tells a consumer of group to continue topic's queues of brokerName
 	// from the given offsets (queue id -> offset). Fire and forget.
 	ResetConsumerOffsets(ctx context.Context, topic, group, brokerName string, timestampMs int64, offsets map[int32]int64) error
+	// CheckTransactionState asks a producer how an undecided transaction ended; the producer
+	// answers later with a separate END_TRANSACTION. Fire and forget.
+	CheckTransactionState(ctx context.Context, check TransactionCheck) error
 	// Close drops the connection.
 	Close() error
 }

@@ -24,6 +24,7 @@ type Broker interface {
 	inbound.Retrier
 	inbound.QueueLocker
 	inbound.OffsetResetter
+	inbound.Transactions
 }
 
 // Handlers serve the broker's request codes.
@@ -59,6 +60,7 @@ func (h *Handlers) Register(r *remoting.Router) {
 	r.Handle(wire.LockBatchMQ, h.lockBatch)
 	r.Handle(wire.UnlockBatchMQ, h.unlockBatch)
 	r.Handle(wire.InvokeBrokerToResetOffset, h.resetOffset)
+	r.Handle(wire.EndTransaction, h.endTransaction)
 }
 
 // OnConnect forgets a connection's clients as soon as it closes.

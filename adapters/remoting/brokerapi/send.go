@@ -110,5 +110,8 @@ func sendResponse(req *wire.Command, res *inbound.SendResult) *wire.Command {
 		resp.SetExt("queueOffset", itoa(res.Appended[0].QueueOffset))
 	}
 	resp.SetExt("MSG_REGION", res.Region)
+	if res.TransactionID != "" {
+		resp.SetExt("transactionId", res.TransactionID)
+	}
 	return resp
 }
