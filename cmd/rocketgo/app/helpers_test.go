@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
-	"go.uber.org/zap"
 )
 
 // load runs the real loader with a command line and an environment, as the binary would.
@@ -60,5 +59,3 @@ func writeFile(t *testing.T, name, content string) string {
 
 func splitPath(p string) []string  { return strings.Split(p, ".") }
 func splitLines(s string) []string { return strings.Split(s, "\n") }
-
-func fieldString(k, v string) zap.Field { return zap.String(k, v) }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"go.uber.org/fx"
+	"go.uber.org/zap"
 )
 
 func TestJSONLogger(t *testing.T) {
@@ -17,7 +18,7 @@ func TestJSONLogger(t *testing.T) {
 		t.Fatal(err)
 	}
 	log.Info("hidden")
-	log.Warn("shown", fieldString("k", "v"))
+	log.Warn("shown", zap.String("k", "v"))
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 1 {
 		t.Fatalf("want one line at warn level, got %q", buf.String())
