@@ -134,6 +134,11 @@ func (b BrokerConfig) validate(p *problems) {
 	if b.HotLogBytes < 0 {
 		p.addf("broker.hotLogBytes must be 0 (40%% of memory) or positive, got %d", b.HotLogBytes)
 	}
+	positive(p, "broker.transactionTimeout", b.TransactionTimeout)
+	positive(p, "broker.transactionCheckInterval", b.TransactionCheckInterval)
+	if b.TransactionCheckMax < 0 {
+		p.addf("broker.transactionCheckMax must be 0 or positive, got %d", b.TransactionCheckMax)
+	}
 }
 
 func (c Config) validateRemoting(p *problems) {

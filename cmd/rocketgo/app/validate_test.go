@@ -41,6 +41,8 @@ func TestValidateErrors(t *testing.T) {
 		{"reconsume", 0, func(c *Config) { c.Broker.MaxReconsumeTimes = -1 }, `broker.maxReconsumeTimes must be 0`},
 		{"lock lease", 0, func(c *Config) { c.Broker.LockLease = 0 }, `broker.lockLease must be a positive duration`},
 		{"hot log", 0, func(c *Config) { c.Broker.HotLogBytes = -1 }, `broker.hotLogBytes must be 0 (40% of memory) or positive`},
+		{"transaction timeout", 0, func(c *Config) { c.Broker.TransactionTimeout = 0 }, `broker.transactionTimeout must be a positive duration`},
+		{"transaction checks", 0, func(c *Config) { c.Broker.TransactionCheckMax = -1 }, `broker.transactionCheckMax must be 0 or positive`},
 		{"long poll", 0, func(c *Config) { c.Broker.LongPollMaxSuspend = -time.Second }, `broker.longPollMaxSuspend must be a positive duration`},
 		{"body vs frame", 0, func(c *Config) { c.Remoting.MaxBodySize = c.Remoting.MaxFrameSize }, `remoting.maxBodySize (16777216) must be below remoting.maxFrameSize (16777216)`},
 		{"body vs record", 0, func(c *Config) { c.Storage.Mmap.MaxMessageSize = 1 << 20 }, `remoting.maxBodySize (4194304) must be below storage.mmap.maxMessageSize (1048576)`},
