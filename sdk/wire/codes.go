@@ -1,6 +1,7 @@
 package wire
 
-// Request codes (RocketMQ's RequestCode). Values are pinned by codes_test.go.
+// Request codes (RocketMQ's RequestCode). Values are pinned by codes_test.go against the Java
+// sources; code_names.go holds RocketMQ's name for each, and a code missing there fails that test.
 const (
 	SendMessage                   int16 = 10
 	PullMessage                   int16 = 11
@@ -34,7 +35,7 @@ const (
 	UnregisterBroker              int16 = 104
 	GetRouteInfoByTopic           int16 = 105
 	GetBrokerClusterInfo          int16 = 106
-	UpdateAndCreateSubscriptionGr int16 = 200
+	UpdateAndCreateSubscriptionGr int16 = 200 // kept for existing callers; same as UpdateAndCreateSubscriptionGroup
 	GetAllSubscriptionGroupConfig int16 = 201
 	GetTopicStatsInfo             int16 = 202
 	GetConsumerConnectionList     int16 = 203
@@ -57,9 +58,12 @@ const (
 	SendReplyMessage              int16 = 324
 	SendReplyMessageV2            int16 = 325
 	PushReplyMessageToClient      int16 = 326
+
+	UpdateAndCreateSubscriptionGroup = UpdateAndCreateSubscriptionGr
 )
 
-// Response codes (RocketMQ's ResponseCode). Values are pinned by codes_test.go.
+// Response codes (RocketMQ's ResponseCode and RemotingSysResponseCode). Values are pinned by
+// codes_test.go like the request codes.
 const (
 	Success                    int16 = 0
 	SystemError                int16 = 1

@@ -36,17 +36,27 @@ func malformed(format string, args ...any) error {
 // minFrame is the smallest legal frame payload: the header-length word.
 const minFrame = 4
 
+// DefaultMaxFrame is the payload limit ReadFrame applies when given none: Java's 16 MiB frame
+// limit, which counts the length word too.
+const DefaultMaxFrame = 16<<20 - 4
+
 // ReadFrame reads one frame from r and returns its payload (everything after the length word),
-// reusing buf when it is large enough. A frame over maxFrame bytes is not read: the error is a
-// *FrameTooLargeError and the payload is still in r, to be discarded by the caller.
+// reusing buf when it is large enough. maxFrame limits the payload; zero or less means
+// DefaultMaxFrame. A frame over the limit is not read: the error is a *FrameTooLargeError and
+// the payload is still in r, to be discarded by the caller. A length below 4 (the header word)
+// is ErrMalformed; a stream that ends between frames gives io.EOF, one that ends inside a frame
+// io.ErrUnexpectedEOF.
 func ReadFrame(r io.Reader, maxFrame int, buf []byte) ([]byte, error) {
+	if maxFrame <= 0 {
+		maxFrame = DefaultMaxFrame
+	}
 	var lenWord [4]byte
 	if _, err := io.ReadFull(r, lenWord[:]); err != nil {
 		return nil, err
 	}
 	n := int(int32(binary.BigEndian.Uint32(lenWord[:])))
 	if n < minFrame {
-		return nil, malformed("frame length %d", n)
+		return nil, malformed("frame length %d is below the %d-byte header word", n, minFrame)
 	}
 	if n > maxFrame {
 		return nil, &FrameTooLargeError{Length: n, Limit: maxFrame}
@@ -65,7 +75,8 @@ func ReadFrame(r io.Reader, maxFrame int, buf []byte) ([]byte, error) {
 }
 
 // DecodeCommand decodes a frame payload (as returned by ReadFrame) into a command. The body
-// aliases payload.
+// aliases payload. The header's strings share one copy of the header text, so a caller that
+// keeps a single value for long (a topic name in a table) may want strings.Clone.
 func DecodeCommand(payload []byte) (*Command, error) {
 	if len(payload) < 4 {
 		return nil, malformed("payload of %d bytes", len(payload))
@@ -97,7 +108,8 @@ func DecodeCommand(payload []byte) (*Command, error) {
 }
 
 // AppendFrame appends the whole frame of cmd (length word, header word, header, body) to dst.
-// The header is written as JSON unless cmd.Serialize is SerializeRocketMQ.
+// The header is written as JSON unless cmd.Serialize is SerializeRocketMQ. The header length has
+// 24 bits, so headers must stay under 16 MiB (real ones are a few hundred bytes).
 func AppendFrame(dst []byte, cmd *Command) []byte {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0)

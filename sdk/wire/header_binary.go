@@ -79,7 +79,11 @@ func decodeBinaryHeader(b []byte, cmd *Command) error {
 
 func appendBinaryHeader(dst []byte, cmd *Command) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(cmd.Code))
-	dst = append(dst, languageCode(cmd.Language))
+	lang := cmd.Language
+	if lang == "" {
+		lang = LanguageGo // as the JSON form writes it
+	}
+	dst = append(dst, languageCode(lang))
 	dst = binary.BigEndian.AppendUint16(dst, uint16(cmd.Version))
 	dst = binary.BigEndian.AppendUint32(dst, uint32(cmd.Opaque))
 	dst = binary.BigEndian.AppendUint32(dst, uint32(cmd.Flag))

@@ -1,29 +1,227 @@
 package wire
 
 import (
-	"encoding/json"
+	"bytes"
+	"math"
 	"strconv"
-	"unicode/utf8"
 )
 
-// jsonHeader mirrors the JSON header; unknown keys (Java's serializeTypeCurrentRPC) are ignored.
-type jsonHeader struct {
-	Code      int16             `json:"code"`
-	Language  string            `json:"language"`
-	Version   int16             `json:"version"`
-	Opaque    int32             `json:"opaque"`
-	Flag      int32             `json:"flag"`
-	Remark    string            `json:"remark"`
-	ExtFields map[string]string `json:"extFields"`
+// headerField identifies a key of the JSON header.
+type headerField int
+
+const (
+	fieldUnknown headerField = iota
+	fieldCode
+	fieldLanguage
+	fieldVersion
+	fieldOpaque
+	fieldFlag
+	fieldRemark
+	fieldExtFields
+)
+
+// headerFieldNames is indexed by headerField.
+var headerFieldNames = [...]string{"", "code", "language", "version", "opaque", "flag", "remark", "extFields"}
+
+// lookupHeaderField matches a key as encoding/json matches struct fields: exactly first, then
+// under Unicode case folding (so "CODE" and "ver\u017fion" count). The Go client decodes headers
+// with encoding/json, so this keeps us reading them as it does.
+func lookupHeaderField(key []byte) headerField {
+	switch string(key) {
+	case "code":
+		return fieldCode
+	case "language":
+		return fieldLanguage
+	case "version":
+		return fieldVersion
+	case "opaque":
+		return fieldOpaque
+	case "flag":
+		return fieldFlag
+	case "remark":
+		return fieldRemark
+	case "extFields":
+		return fieldExtFields
+	}
+	for f := fieldCode; f <= fieldExtFields; f++ {
+		if bytes.EqualFold(key, []byte(headerFieldNames[f])) {
+			return f
+		}
+	}
+	return fieldUnknown
 }
 
+// decodeJSONHeader decodes a JSON header without reflection. It accepts exactly what
+// encoding/json accepts when decoding into the header's struct form (the reference in
+// header_json_ref_test.go) and yields the same values: code and version must fit int16, opaque
+// and flag int32; extFields values must be strings; null leaves a field as it is (extFields: nil);
+// a repeated key overwrites, and a repeated extFields adds to the map; unknown keys are
+// validated and skipped.
 func decodeJSONHeader(b []byte, cmd *Command) error {
-	var h jsonHeader
-	if err := json.Unmarshal(b, &h); err != nil {
-		return malformed("json header: %v", err)
+	r := jsonReader{b: b}
+	switch r.next() {
+	case '{':
+		if err := r.headerObject(cmd); err != nil {
+			return err
+		}
+	case 'n':
+		// encoding/json accepts a bare null as "no fields".
+		if err := r.literal("null"); err != nil {
+			return err
+		}
+	default:
+		return r.errorf("header is not a JSON object")
 	}
-	cmd.Code, cmd.Language, cmd.Version = h.Code, h.Language, h.Version
-	cmd.Opaque, cmd.Flag, cmd.Remark, cmd.ExtFields = h.Opaque, h.Flag, h.Remark, h.ExtFields
+	if r.skipSpace(); r.i != len(r.b) {
+		return r.errorf("data after the header object")
+	}
+	return nil
+}
+
+func (r *jsonReader) headerObject(cmd *Command) error {
+	r.i++ // '{'
+	if r.next() == '}' {
+		r.i++
+		return nil
+	}
+	for {
+		if r.next() != '"' {
+			return r.errorf("want object key")
+		}
+		start, end, plain, err := r.scanString()
+		if err != nil {
+			return err
+		}
+		var field headerField
+		if plain {
+			field = lookupHeaderField(r.b[start:end])
+		} else {
+			field = lookupHeaderField([]byte(unescapeJSON(r.b[start:end])))
+		}
+		if err := r.consume(':'); err != nil {
+			return err
+		}
+		if err := r.headerValue(field, cmd); err != nil {
+			return err
+		}
+		switch r.next() {
+		case ',':
+			r.i++
+		case '}':
+			r.i++
+			return nil
+		default:
+			return r.errorf("want ',' or '}'")
+		}
+	}
+}
+
+func (r *jsonReader) headerValue(field headerField, cmd *Command) error {
+	switch field {
+	case fieldCode:
+		return r.intField(math.MinInt16, math.MaxInt16, func(v int64) { cmd.Code = int16(v) })
+	case fieldVersion:
+		return r.intField(math.MinInt16, math.MaxInt16, func(v int64) { cmd.Version = int16(v) })
+	case fieldOpaque:
+		return r.intField(math.MinInt32, math.MaxInt32, func(v int64) { cmd.Opaque = int32(v) })
+	case fieldFlag:
+		return r.intField(math.MinInt32, math.MaxInt32, func(v int64) { cmd.Flag = int32(v) })
+	case fieldLanguage:
+		return r.stringField(&cmd.Language)
+	case fieldRemark:
+		return r.stringField(&cmd.Remark)
+	case fieldExtFields:
+		return r.extFields(cmd)
+	default:
+		// Java adds serializeTypeCurrentRPC; anything else is skipped the same way, but must still
+		// be valid JSON, as encoding/json demands.
+		return r.skipValue(1)
+	}
+}
+
+// intField reads an integer or null; null keeps the old value.
+func (r *jsonReader) intField(lo, hi int64, set func(int64)) error {
+	if r.next() == 'n' {
+		return r.literal("null")
+	}
+	v, err := r.readInt(lo, hi)
+	if err != nil {
+		return err
+	}
+	set(v)
+	return nil
+}
+
+// stringField reads a string or null; null keeps the old value.
+func (r *jsonReader) stringField(dst *string) error {
+	switch r.next() {
+	case 'n':
+		return r.literal("null")
+	case '"':
+		s, err := r.readString()
+		if err != nil {
+			return err
+		}
+		*dst = s
+		return nil
+	default:
+		return r.errorf("want a string")
+	}
+}
+
+// extPair is one extFields entry, collected before the map is made so that it is made once, at
+// its final size.
+type extPair struct{ k, v string }
+
+func (r *jsonReader) extFields(cmd *Command) error {
+	switch r.next() {
+	case 'n':
+		cmd.ExtFields = nil
+		return r.literal("null")
+	case '{':
+		r.i++
+	default:
+		return r.errorf("extFields is not an object")
+	}
+	var pairBuf [16]extPair
+	pairs := pairBuf[:0]
+	if r.next() == '}' {
+		r.i++
+	} else {
+		for {
+			if r.next() != '"' {
+				return r.errorf("want extFields key")
+			}
+			k, err := r.readString()
+			if err != nil {
+				return err
+			}
+			if err := r.consume(':'); err != nil {
+				return err
+			}
+			var v string // null decodes as "", as encoding/json does for a map of strings
+			if err := r.stringField(&v); err != nil {
+				return err
+			}
+			pairs = append(pairs, extPair{k, v})
+			c := r.next()
+			if c == '}' {
+				r.i++
+				break
+			}
+			if c != ',' {
+				return r.errorf("want ',' or '}' in extFields")
+			}
+			r.i++
+		}
+	}
+	// A repeated extFields key adds to the map it already made, as encoding/json does.
+	if cmd.ExtFields == nil {
+		cmd.ExtFields = make(map[string]string, len(pairs))
+	}
+	for _, p := range pairs {
+		cmd.ExtFields[p.k] = p.v
+	}
 	return nil
 }
 
@@ -61,49 +259,4 @@ func appendJSONHeader(dst []byte, cmd *Command) []byte {
 	}
 	dst = append(dst, "}}"...)
 	return dst
-}
-
-const hexDigits = "0123456789abcdef"
-
-// AppendJSONString appends s as a JSON string literal. Control bytes are written as \u00XX (the
-// property separators 0x01 and 0x02 among them) and invalid UTF-8 as U+FFFD.
-func AppendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

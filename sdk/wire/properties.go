@@ -64,20 +64,21 @@ func AppendProperties(dst []byte, m map[string]string) []byte {
 // EncodeProperties is AppendProperties into a new string.
 func EncodeProperties(m map[string]string) string { return string(AppendProperties(nil, m)) }
 
-// PropertyValue finds one property in an encoded string without building a map.
+// PropertyValue finds one property in an encoded string without building a map, with the same
+// answer as ParseProperties: the last non-empty occurrence wins, as in RocketMQ's readers.
 func PropertyValue(s, name string) (string, bool) {
+	if name == "" || strings.ContainsAny(name, "\x01\x02") {
+		return "", false
+	}
 	for s != "" {
 		var seg string
-		if i := strings.IndexByte(s, PropertySeparator); i >= 0 {
-			seg, s = s[:i], s[i+1:]
+		if i := strings.LastIndexByte(s, PropertySeparator); i >= 0 {
+			seg, s = s[i+1:], s[:i]
 		} else {
 			seg, s = s, ""
 		}
-		if len(seg) > len(name) && seg[len(name)] == NameValueSeparator && seg[:len(name)] == name {
-			v := seg[len(name)+1:]
-			if v != "" {
-				return v, true
-			}
+		if len(seg) > len(name)+1 && seg[len(name)] == NameValueSeparator && seg[:len(name)] == name {
+			return seg[len(name)+1:], true
 		}
 	}
 	return "", false

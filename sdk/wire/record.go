@@ -286,6 +286,11 @@ func (d *decoder) host(v6 bool) netip.AddrPort {
 	}
 	ip := d.bytes(n)
 	port := d.i32()
+	if d.err == nil && (port < 0 || port > 0xFFFF) {
+		// A port field is an int32 on the wire, but only 16 bits are a port: anything else is
+		// corruption, and truncating it would hide that.
+		d.err = malformed("host port %d at %d", port, d.off-4)
+	}
 	if d.err != nil {
 		return netip.AddrPort{}
 	}
