@@ -35,6 +35,7 @@ type Broker struct {
 	meta    storage.MetaStore
 	sched   *scheduler
 	tx      *transactions
+	timers  *timers
 	locks   *queueLocks
 
 	addr   atomic.Pointer[netip.AddrPort] // advertised address, set by Serve
@@ -50,13 +51,23 @@ var (
 	_ inbound.TopicAdmin = (*Broker)(nil)
 )
 
+// Option adds an optional capability to a broker.
+type Option func(*Broker)
+
+// WithTimerLog enables timer messages (any delivery time), filed in l.
+func WithTimerLog(l storage.TimerLog) Option {
+	return func(b *Broker) {
+		b.timers = newTimers(b, l, b.meta, b.cfg.TimerMaxDelay, b.log.Named("timer"))
+	}
+}
+
 // New builds a broker over its store, its metadata store and its name-server client.
 func New(cfg Config, store storage.MessageStore, meta storage.MetaStore, ns outbound.NameServerClient,
-	clk clock.Clock, log *zap.Logger) *Broker {
+	clk clock.Clock, log *zap.Logger, opts ...Option) *Broker {
 	topics := NewTopics(cfg, meta, clk, log)
 	groups := NewGroups(cfg, meta, log)
 	b := &Broker{
-		cfg: cfg, store: store, clock: clk, log: log,
+		cfg: cfg, store: store, meta: meta, clock: clk, log: log,
 		topics: topics, groups: groups,
 		offsets: NewConsumerOffsets(meta, log),
 		clients: NewClients(cfg, clk, topics, groups, log),
@@ -65,7 +76,9 @@ func New(cfg Config, store storage.MessageStore, meta storage.MetaStore, ns outb
 	b.reg = newRegistrar(cfg, ns, topics, log)
 	b.locks = newQueueLocks(cfg.LockLease, clk)
 	b.tx = newTransactions(b, log.Named("transaction"))
-	b.meta = meta
+	for _, o := range opts {
+		o(b)
+	}
 	return b
 }
 
@@ -92,6 +105,12 @@ func (b *Broker) Start(ctx context.Context) error {
 	if err := b.tx.load(ctx); err != nil {
 		return err
 	}
+	if b.timers != nil {
+		if err := b.timers.load(ctx); err != nil {
+			return fmt.Errorf("timers: %w", err)
+		}
+		b.store.OnArrival(b.timers.arrived)
+	}
 	b.store.OnArrival(b.polls.arrived)
 	b.store.OnArrival(b.sched.arrived)
 	b.topics.OnChange(b.reg.trigger)
@@ -103,14 +122,18 @@ func (b *Broker) Start(ctx context.Context) error {
 	b.sched.run(bg, &b.wg)
 	b.wg.Add(1)
 	go func() { defer b.wg.Done(); b.tx.runChecks(bg, b.cfg.TransactionCheckInterval) }()
+	if b.timers != nil {
+		b.timers.run(bg, &b.wg)
+	}
 	return nil
 }
 
-// Serve records the address clients dial (the store host of every record) and starts registering
-// with name servers.
-func (b *Broker) Serve(addr netip.AddrPort, haAddr string) {
+// Serve records the address clients dial (the store host of every record) and registers with the
+// name servers: once before it returns, so that a broker reported as started is routable, then
+// periodically.
+func (b *Broker) Serve(ctx context.Context, addr netip.AddrPort, haAddr string) {
 	b.addr.Store(&addr)
-	b.reg.start(addr.String(), haAddr)
+	b.reg.start(ctx, addr.String(), haAddr)
 }
 
 // SetNamesrvAddrs replaces the configured name servers; call it before Serve.
@@ -140,6 +163,11 @@ func (b *Broker) Stop(ctx context.Context) error {
 	if b.sched != nil {
 		if err := b.sched.persist(ctx); err != nil {
 			return fmt.Errorf("persist delay progress at shutdown: %w", err)
+		}
+	}
+	if b.timers != nil {
+		if err := b.timers.checkpoint(ctx); err != nil {
+			return fmt.Errorf("timer checkpoint at shutdown: %w", err)
 		}
 	}
 	return nil

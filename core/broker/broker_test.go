@@ -100,17 +100,22 @@ func newEnv(t *testing.T, mutate ...func(*broker.Config)) *env {
 
 func newEnvOn(t *testing.T, st *memory.Store, meta *memory.MetaStore, mutate ...func(*broker.Config)) *env {
 	t.Helper()
+	return newEnvWithTimers(t, st, meta, memory.NewTimerLog(), mutate...)
+}
+
+func newEnvWithTimers(t *testing.T, st *memory.Store, meta *memory.MetaStore, tl *memory.TimerLog, mutate ...func(*broker.Config)) *env {
+	t.Helper()
 	cfg := broker.Defaults()
 	cfg.LongPollMaxSuspend = 5 * time.Second
 	for _, m := range mutate {
 		m(&cfg)
 	}
 	ns := newFakeNamesrv()
-	b := broker.New(cfg, st, meta, ns, clock.System{}, zap.NewNop())
+	b := broker.New(cfg, st, meta, ns, clock.System{}, zap.NewNop(), broker.WithTimerLog(tl))
 	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	b.Serve(netip.MustParseAddrPort("127.0.0.1:10911"), "127.0.0.1:10912")
+	b.Serve(context.Background(), netip.MustParseAddrPort("127.0.0.1:10911"), "127.0.0.1:10912")
 	t.Cleanup(func() { _ = b.Stop(context.Background()) })
 	return &env{b: b, ns: ns, meta: meta, store: st}
 }

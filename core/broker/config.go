@@ -52,6 +52,8 @@ type Config struct {
 	TransactionCheckInterval time.Duration `koanf:"transactionCheckInterval"`
 	// TransactionCheckMax is how many checks a half message gets before it is discarded.
 	TransactionCheckMax int `koanf:"transactionCheckMax"`
+	// TimerMaxDelay is the furthest ahead a timer message may be scheduled.
+	TimerMaxDelay time.Duration `koanf:"timerMaxDelay"`
 }
 
 // Defaults returns a standalone-friendly configuration.
@@ -79,5 +81,6 @@ func Defaults() Config {
 		TransactionTimeout:          6 * time.Second,
 		TransactionCheckInterval:    30 * time.Second,
 		TransactionCheckMax:         15,
+		TimerMaxDelay:               72 * time.Hour,
 	}
 }

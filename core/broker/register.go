@@ -40,21 +40,21 @@ func (r *registrar) trigger() {
 	}
 }
 
-func (r *registrar) start(addr, haAddr string) {
+func (r *registrar) start(ctx context.Context, addr, haAddr string) {
 	r.mu.Lock()
 	r.self = outbound.BrokerRegistration{ClusterName: r.cfg.Cluster, BrokerName: r.cfg.Name, BrokerAddr: addr,
 		HAServerAddr: haAddr, BrokerID: r.cfg.ID}
 	r.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
+	r.registerAll(ctx)
+	bg, cancel := context.WithCancel(context.Background())
 	r.cancel, r.done = cancel, make(chan struct{})
-	go r.run(ctx)
+	go r.run(bg)
 }
 
 func (r *registrar) run(ctx context.Context) {
 	defer close(r.done)
 	t := time.NewTicker(r.cfg.RegisterInterval)
 	defer t.Stop()
-	r.registerAll(ctx)
 	for {
 		select {
 		case <-ctx.Done():

@@ -63,7 +63,13 @@ func (b *Broker) Send(ctx context.Context, req *inbound.SendRequest) (*inbound.S
 		}
 	} else {
 		for i := range msgs {
-			b.divertDelayed(&msgs[i])
+			timed, err := b.divertToTimer(&msgs[i])
+			if err != nil {
+				return nil, err
+			}
+			if !timed {
+				b.divertDelayed(&msgs[i])
+			}
 		}
 	}
 	appended, err := b.store.Append(ctx, msgs)
@@ -218,4 +224,15 @@ func storeError(err error) error {
 		return fmt.Errorf("%w: %w", errs.ErrNotFound, err)
 	}
 	return err
+}
+
+// divertToTimer files a message with a delivery time under the timer topic.
+func (b *Broker) divertToTimer(m *message.Message) (bool, error) {
+	if b.timers == nil {
+		if _, ok, _ := dueOf(m, 0); ok {
+			return false, fmt.Errorf("%w: timer messages are not enabled on this broker", errs.ErrMessageIllegal)
+		}
+		return false, nil
+	}
+	return b.divertTimer(m)
 }

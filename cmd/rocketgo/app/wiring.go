@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/rocketgo/rocketgo/adapters/storage/filemeta"
 	"github.com/rocketgo/rocketgo/adapters/storage/memory"
 	"github.com/rocketgo/rocketgo/adapters/storage/mmap"
+	"github.com/rocketgo/rocketgo/adapters/storage/timerlog"
 	"github.com/rocketgo/rocketgo/core/broker"
 	"github.com/rocketgo/rocketgo/core/namesrv"
 	"github.com/rocketgo/rocketgo/ports/clock"
@@ -73,25 +76,37 @@ type messageStore interface {
 	Stop(ctx context.Context) error
 }
 
-// storeFactory builds one storage engine and the metadata store that goes with it.
-type storeFactory func(cfg Config, log *zap.Logger) (messageStore, storage.MetaStore, error)
+// engine is what one storage engine provides: the message store, the metadata documents and the
+// timer wheel's log.
+type engine struct {
+	store  messageStore
+	meta   storage.MetaStore
+	timers storage.TimerLog
+}
+
+// storeFactory builds one storage engine.
+type storeFactory func(cfg Config, log *zap.Logger) (engine, error)
 
 // storageEngines is the selector of storage.engine: one key swaps one adapter.
 func storageEngines() map[string]storeFactory {
 	return map[string]storeFactory{
-		EngineMmap: func(cfg Config, log *zap.Logger) (messageStore, storage.MetaStore, error) {
+		EngineMmap: func(cfg Config, log *zap.Logger) (engine, error) {
 			st, err := mmap.New(cfg.Storage.Mmap, log)
 			if err != nil {
-				return nil, nil, err
+				return engine{}, err
 			}
 			meta, err := filemeta.New(cfg.Storage.MetaDir())
 			if err != nil {
-				return nil, nil, err
+				return engine{}, err
 			}
-			return st, meta, nil
+			tl, err := timerlog.Open(filepath.Join(cfg.Storage.Dir, "timer"), 0)
+			if err != nil {
+				return engine{}, err
+			}
+			return engine{store: st, meta: meta, timers: tl}, nil
 		},
-		EngineMemory: func(Config, *zap.Logger) (messageStore, storage.MetaStore, error) {
-			return memoryStore{memory.New()}, memory.NewMetaStore(), nil
+		EngineMemory: func(Config, *zap.Logger) (engine, error) {
+			return engine{store: memoryStore{memory.New()}, meta: memory.NewMetaStore(), timers: memory.NewTimerLog()}, nil
 		},
 	}
 }
@@ -103,7 +118,7 @@ type memoryStore struct{ *memory.Store }
 func (memoryStore) Start(context.Context) error { return nil }
 func (memoryStore) Stop(context.Context) error  { return nil }
 
-func newStore(cfg Config, log *zap.Logger) (messageStore, storage.MetaStore, error) {
+func newEngine(cfg Config, log *zap.Logger) (engine, error) {
 	engines := storageEngines()
 	f, ok := engines[cfg.Storage.Engine]
 	if !ok {
@@ -112,7 +127,7 @@ func newStore(cfg Config, log *zap.Logger) (messageStore, storage.MetaStore, err
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		return nil, nil, fmt.Errorf("storage.engine %q is not one of %s", cfg.Storage.Engine, strings.Join(names, ", "))
+		return engine{}, fmt.Errorf("storage.engine %q is not one of %s", cfg.Storage.Engine, strings.Join(names, ", "))
 	}
 	return f(cfg, log)
 }
@@ -120,17 +135,19 @@ func newStore(cfg Config, log *zap.Logger) (messageStore, storage.MetaStore, err
 func brokerModule(cfg Config) fx.Option {
 	return fx.Module("broker",
 		fx.Provide(
-			newStore,
+			newEngine,
+			func(e engine) messageStore { return e.store },
 			func(cfg Config, log *zap.Logger) *remoting.Client {
 				return remoting.NewClient(cfg.Remoting, nil, log.Named("broker.client"))
 			},
-			func(st messageStore, meta storage.MetaStore, c *remoting.Client, clk clock.Clock, log *zap.Logger) *broker.Broker {
+			func(e engine, c *remoting.Client, clk clock.Clock, log *zap.Logger) *broker.Broker {
 				bc := cfg.Broker.Config
 				if bc.HotLogBytes == 0 {
 					// RocketMQ's accessMessageInMemoryMaxRatio: 40% of physical memory.
 					bc.HotLogBytes = totalMemory() * 4 / 10
 				}
-				return broker.New(bc, st, meta, brokerapi.NewNamesrvClient(c), clk, log.Named("broker"))
+				return broker.New(bc, e.store, e.meta, brokerapi.NewNamesrvClient(c), clk, log.Named("broker"),
+					broker.WithTimerLog(e.timers))
 			},
 		),
 		fx.Invoke(startBroker),
@@ -139,8 +156,9 @@ func brokerModule(cfg Config) fx.Option {
 
 // startBroker orders the broker's lifecycle: store, client, domain, then the listener; fx stops
 // them in reverse, so the listener closes first and the store flushes last.
-func startBroker(lc fx.Lifecycle, cfg Config, role Role, log *zap.Logger, st messageStore,
+func startBroker(lc fx.Lifecycle, cfg Config, role Role, log *zap.Logger, e engine,
 	client *remoting.Client, b *broker.Broker, ep *Endpoints) {
+	st := e.store
 	log = log.Named("broker")
 	h := brokerapi.New(b, cfg.Broker.Name, log)
 	r := remoting.NewRouter(cfg.Remoting, log)
@@ -150,6 +168,9 @@ func startBroker(lc fx.Lifecycle, cfg Config, role Role, log *zap.Logger, st mes
 
 	lc.Append(fx.Hook{OnStart: st.Start, OnStop: st.Stop})
 	lc.Append(fx.Hook{OnStop: func(context.Context) error { return client.Close() }})
+	if c, ok := e.timers.(io.Closer); ok {
+		lc.Append(fx.Hook{OnStop: func(context.Context) error { return c.Close() }})
+	}
 	lc.Append(fx.Hook{OnStart: b.Start, OnStop: b.Stop})
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
@@ -162,7 +183,7 @@ func startBroker(lc fx.Lifecycle, cfg Config, role Role, log *zap.Logger, st mes
 				return fmt.Errorf("broker advertised address %q must be an ip:port literal: %w", addr, err)
 			}
 			b.SetNamesrvAddrs(cfg.RegisterAddrs(role, ep.Addrs().Namesrv))
-			b.Serve(ap, netip.AddrPortFrom(ap.Addr(), ap.Port()+1).String())
+			b.Serve(ctx, ap, netip.AddrPortFrom(ap.Addr(), ap.Port()+1).String())
 			ep.SetBroker(addr)
 			log.Info("broker listening", zap.String("addr", addr), zap.String("name", cfg.Broker.Name),
 				zap.String("cluster", cfg.Broker.Cluster), zap.Strings("namesrv", cfg.RegisterAddrs(role, ep.Addrs().Namesrv)))

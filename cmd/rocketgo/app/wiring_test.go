@@ -17,7 +17,7 @@ func TestEveryRoleAndEngineWires(t *testing.T) {
 			cfg.Storage.Engine = engine
 			cfg.Storage.Dir = t.TempDir()
 			cfg.resolve()
-			err := fx.ValidateApp(fx.Supply(cfg, role, zap.NewNop(), &Endpoints{}), RoleModule(role, cfg))
+			err := fx.ValidateApp(fx.NopLogger, fx.Supply(cfg, role, zap.NewNop(), &Endpoints{}), RoleModule(role, cfg))
 			if err != nil {
 				t.Errorf("%s with engine %s: %v", role, engine, err)
 			}
@@ -40,7 +40,7 @@ func TestEveryValidatedEngineHasAFactory(t *testing.T) {
 func TestUnknownEngineListsTheValidOnes(t *testing.T) {
 	cfg := Defaults()
 	cfg.Storage.Engine = "tape"
-	_, _, err := newStore(cfg, zap.NewNop())
+	_, err := newEngine(cfg, zap.NewNop())
 	if err == nil || !strings.Contains(err.Error(), "memory, mmap") {
 		t.Fatalf("err = %v", err)
 	}
