@@ -34,11 +34,13 @@ func TestTimerMessagesAreDeliveredWhenDueNeverEarly(t *testing.T) {
 	now := time.Now()
 	due := now.Add(1500 * time.Millisecond).UnixMilli()
 	kinds := map[string]func(map[string]string){
-		"deliver-ms":  func(p map[string]string) { p["TIMER_DELIVER_MS"] = strconv.FormatInt(due, 10) },
-		"start-time":  func(p map[string]string) { p["__STARTDELIVERTIME"] = strconv.FormatInt(due, 10) },
-		"delay-ms":    func(p map[string]string) { p["TIMER_DELAY_MS"] = "1500" },
-		"delay-sec":   func(p map[string]string) { p["TIMER_DELAY_SEC"] = "2" },
-		"already-due": func(p map[string]string) { p["TIMER_DELIVER_MS"] = strconv.FormatInt(now.Add(-time.Second).UnixMilli(), 10) },
+		"deliver-ms": func(p map[string]string) { p["TIMER_DELIVER_MS"] = strconv.FormatInt(due, 10) },
+		"start-time": func(p map[string]string) { p["__STARTDELIVERTIME"] = strconv.FormatInt(due, 10) },
+		"delay-ms":   func(p map[string]string) { p["TIMER_DELAY_MS"] = "1500" },
+		"delay-sec":  func(p map[string]string) { p["TIMER_DELAY_SEC"] = "2" },
+		"already-due": func(p map[string]string) {
+			p["TIMER_DELIVER_MS"] = strconv.FormatInt(now.Add(-time.Second).UnixMilli(), 10)
+		},
 	}
 	for name, set := range kinds {
 		r := sendReq("Timed", "", name)
