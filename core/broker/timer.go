@@ -12,6 +12,7 @@ import (
 	"github.com/rocketgo/rocketgo/core/errs"
 	"github.com/rocketgo/rocketgo/core/message"
 	"github.com/rocketgo/rocketgo/core/topic"
+	"github.com/rocketgo/rocketgo/ports/inbound"
 	"github.com/rocketgo/rocketgo/ports/storage"
 	"go.uber.org/zap"
 )
@@ -34,8 +35,8 @@ const (
 
 var timerQueue = topic.QueueRef{Topic: TimerTopic, QueueID: 0}
 
-// ErrTimerNotPending: the timer was delivered, cancelled, or never existed.
-var ErrTimerNotPending = errors.New("timer is not pending")
+// ErrTimerNotPending is the port's error, named here for the domain's callers.
+var ErrTimerNotPending = inbound.ErrTimerNotPending
 
 type timerCheckpoint struct {
 	Enqueued  int64 `json:"enqueued"`  // next queue offset of the timer topic to enqueue
@@ -415,12 +416,7 @@ func (t *timers) compact(ctx context.Context) error {
 }
 
 // TimerInfo describes one pending timer.
-type TimerInfo struct {
-	DueMs     int64
-	PhyOffset int64
-	Topic     string
-	UniqKey   string
-}
+type TimerInfo = inbound.TimerInfo
 
 // CancelTimer cancels the pending timer message stored at phyOffset.
 func (b *Broker) CancelTimer(ctx context.Context, phyOffset int64) error {

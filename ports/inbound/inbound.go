@@ -5,6 +5,7 @@ package inbound
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"time"
 
@@ -216,4 +217,21 @@ type EndTransactionRequest struct {
 // Transactions resolves half messages.
 type Transactions interface {
 	EndTransaction(ctx context.Context, req *EndTransactionRequest) error
+}
+
+// ErrTimerNotPending: the timer was delivered, cancelled, or never existed.
+var ErrTimerNotPending = errors.New("timer is not pending")
+
+// TimerInfo describes one pending timer message.
+type TimerInfo struct {
+	DueMs     int64
+	PhyOffset int64
+	Topic     string
+	UniqKey   string
+}
+
+// Timers lists and cancels pending timer messages (the admin side of the timer wheel).
+type Timers interface {
+	ListTimers(ctx context.Context, fromMs int64, limit int) ([]TimerInfo, error)
+	CancelTimer(ctx context.Context, phyOffset int64) error
 }

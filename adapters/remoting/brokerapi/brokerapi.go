@@ -25,6 +25,7 @@ type Broker interface {
 	inbound.QueueLocker
 	inbound.OffsetResetter
 	inbound.Transactions
+	inbound.Timers
 }
 
 // Handlers serve the broker's request codes.
@@ -61,6 +62,8 @@ func (h *Handlers) Register(r *remoting.Router) {
 	r.Handle(wire.UnlockBatchMQ, h.unlockBatch)
 	r.Handle(wire.InvokeBrokerToResetOffset, h.resetOffset)
 	r.Handle(wire.EndTransaction, h.endTransaction)
+	r.Handle(wire.ListTimers, h.listTimers)
+	r.Handle(wire.CancelTimer, h.cancelTimer)
 }
 
 // OnConnect forgets a connection's clients as soon as it closes.
