@@ -36,3 +36,21 @@ func TestWatcherEndsWithoutSignals(t *testing.T) {
 		t.Error("stop did not release the context")
 	}
 }
+
+// The real thing: signals sent to this process reach NotifyShutdown, which has them registered
+// (so the default action, terminating the test binary, does not happen).
+func TestNotifyShutdownWithRealSignals(t *testing.T) {
+	second := make(chan os.Signal, 1)
+	ctx, stop := NotifyShutdown(context.Background(), func(s os.Signal) { second <- s })
+	defer stop()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-ctx.Done()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-second; s != syscall.SIGINT {
+		t.Errorf("second signal = %v", s)
+	}
+}
