@@ -86,6 +86,7 @@ type ArrivalNotifier interface {
 type MessageStore interface {
 	CommitLog
 	ConsumeIndex
+	KeyIndex
 	ArrivalNotifier
 }
 

@@ -32,6 +32,7 @@ type Store struct {
 	queues   map[topic.QueueRef]*queue
 	arrivals []storage.ArrivalFunc
 	props    []byte
+	keys     map[keyRef][]int // positions in records, ascending, per topic and key
 }
 
 type record struct {
@@ -99,6 +100,7 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.A
 		}
 		data := wire.AppendRecord(nil, &r)
 		s.records = append(s.records, record{phy: s.next, ts: ts, data: data})
+		s.indexKeys(m, len(s.records)-1)
 		res[i] = storage.AppendResult{PhysicalOffset: s.next, QueueOffset: r.QueueOffset, Size: int32(len(data)), StoreTimestamp: ts}
 		if q != nil {
 			q.units = append(q.units, storage.Unit{PhyOffset: s.next, Size: int32(len(data)), TagsCode: message.TagsCode(m.Tags())})

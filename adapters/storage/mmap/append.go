@@ -90,6 +90,7 @@ func (s *Store) appendLocked(msgs []message.Message, res []storage.AppendResult,
 			return nil, 0, fmt.Errorf("append: %w", s.fail(err))
 		}
 	}
+	s.dispatchKeys(msgs, res)
 	s.writePos = pos
 	s.committed.Store(pos) // records first, then their units: a unit never points past the log end
 	for _, q := range s.touched {

@@ -110,6 +110,9 @@ func (s *Store) checkpointLocked(clean bool) error {
 			return err
 		}
 	}
+	if err := s.syncKeyIndex(); err != nil {
+		return err
+	}
 	cp := checkpointData{clean: clean, dispatched: max(dispatched, s.ckLast), savedAt: time.Now().UnixMilli()}
 	if _, err := s.ckFile.WriteAt(cp.encode(), 0); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)

@@ -27,6 +27,12 @@ type Config struct {
 	SyncFlushTimeout time.Duration `koanf:"syncFlushTimeout"`
 	// MaxMessageSize refuses records larger than this.
 	MaxMessageSize int `koanf:"maxMessageSize"`
+	// IndexSlots is the number of hash slots of each key index file (4 bytes each).
+	IndexSlots int `koanf:"indexSlots"`
+	// IndexEntries is the number of 20-byte entries of each key index file; a new file starts
+	// when one is full. Slot and entry counts fix the file layout: changing either rebuilds the
+	// key index from the commit log at the next start.
+	IndexEntries int `koanf:"indexEntries"`
 }
 
 // Defaults returns RocketMQ-like defaults rooted at dir.
@@ -39,6 +45,8 @@ func Defaults() Config {
 		FlushInterval:     500 * time.Millisecond,
 		SyncFlushTimeout:  5 * time.Second,
 		MaxMessageSize:    4<<20 + 64<<10,
+		IndexSlots:        5_000_000,
+		IndexEntries:      20_000_000,
 	}
 }
 
@@ -59,9 +67,18 @@ func (c Config) validate() error {
 		return fmt.Errorf("mmap store: syncFlushTimeout %v is not positive", c.SyncFlushTimeout)
 	case c.MaxMessageSize <= 0:
 		return fmt.Errorf("mmap store: maxMessageSize %d is not positive", c.MaxMessageSize)
+	case c.IndexSlots < 1 || c.IndexSlots > maxIndexCount:
+		return fmt.Errorf("mmap store: indexSlots %d is outside 1..%d", c.IndexSlots, maxIndexCount)
+	case c.IndexEntries < 2 || c.IndexEntries > maxIndexCount:
+		// Entry 0 is never used, so a file needs two to hold one.
+		return fmt.Errorf("mmap store: indexEntries %d is outside 2..%d", c.IndexEntries, maxIndexCount)
 	}
 	return nil
 }
+
+// maxIndexCount bounds the slots and entries of an index file: entry numbers are int32, and a
+// file of 2^28 of each is already 6 GiB.
+const maxIndexCount = 1 << 28
 
 // minSegmentSize keeps segments large enough for a few records and page-aligned bases.
 const minSegmentSize = 4096

@@ -78,6 +78,9 @@ func (s *Store) recover(ctx context.Context) error {
 	if cpOK && !cp.clean {
 		s.log.Warn("the store was not stopped cleanly; the log tail was verified and the index rebuilt")
 	}
+	if err := s.recoverKeyIndex(ctx, end); err != nil {
+		return err
+	}
 	return s.checkpoint(false) // from now on a crash reads as "not clean"
 }
 

@@ -59,6 +59,8 @@ type Store struct {
 	arrivals atomic.Pointer[[]storage.ArrivalFunc]
 	failure  atomic.Pointer[error] // set once a write or flush failed: the store refuses writes
 
+	keys atomic.Pointer[keyIndex] // set by recovery; keyIndex.mu comes after mu and ckMu, before segMu
+
 	flush  flusher
 	syncFn func(*os.File) error // datasync; tests replace it to inject failures
 
@@ -178,6 +180,7 @@ func (s *Store) closeFiles() {
 	}
 	s.qmu.Unlock()
 
+	s.closeKeyIndex()
 	s.ckMu.Lock()
 	if s.ckFile != nil {
 		_ = s.ckFile.Close()

@@ -26,6 +26,8 @@ func testConfig(dir string) Config {
 	cfg.SegmentSize = testSegment
 	cfg.ConsumeQueueUnits = 50 // several files per queue in most tests
 	cfg.FlushInterval = 20 * time.Millisecond
+	cfg.IndexSlots = 64     // small key index files: the copies in crash tests stay small,
+	cfg.IndexEntries = 1000 // and tests that fill the log roll over to new index files
 	return cfg
 }
 

@@ -127,4 +127,5 @@ func RunRestart(t *testing.T, open OpenDir) {
 		[]storage.Unit{{PhyOffset: more[0].PhysicalOffset, Size: more[0].Size}}) {
 		t.Fatalf("unit of the message appended after restart is wrong")
 	}
+	t.Run("KeyIndex", func(t *testing.T) { testKeyIndexRestart(t, open) })
 }

@@ -101,6 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.MessageStore) {
 	t.Run("DeleteTopic", func(t *testing.T) { testDeleteTopic(t, open(t)) })
 	t.Run("BadOffsets", func(t *testing.T) { testBadOffsets(t, open(t)) })
 	t.Run("Refusals", func(t *testing.T) { testRefusals(t, open(t)) })
+	runKeyIndex(t, open)
 }
 
 func testAppendOffsets(t *testing.T, s storage.MessageStore) {
