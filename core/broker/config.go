@@ -54,6 +54,9 @@ type Config struct {
 	TransactionCheckMax int `koanf:"transactionCheckMax"`
 	// TimerMaxDelay is the furthest ahead a timer message may be scheduled.
 	TimerMaxDelay time.Duration `koanf:"timerMaxDelay"`
+	// MaxQueryResults caps the records of one query by key (QUERY_MESSAGE), whatever the
+	// request's maxNum; 0 or less means the default.
+	MaxQueryResults int `koanf:"maxQueryResults"`
 }
 
 // Defaults returns a standalone-friendly configuration.
@@ -82,5 +85,6 @@ func Defaults() Config {
 		TransactionCheckInterval:    30 * time.Second,
 		TransactionCheckMax:         15,
 		TimerMaxDelay:               72 * time.Hour,
+		MaxQueryResults:             defaultMaxQueryResults,
 	}
 }
