@@ -26,6 +26,7 @@ type Broker interface {
 	inbound.OffsetResetter
 	inbound.Transactions
 	inbound.Timers
+	inbound.Querier
 }
 
 // Handlers serve the broker's request codes.
@@ -64,6 +65,8 @@ func (h *Handlers) Register(r *remoting.Router) {
 	r.Handle(wire.EndTransaction, h.endTransaction)
 	r.Handle(wire.ListTimers, h.listTimers)
 	r.Handle(wire.CancelTimer, h.cancelTimer)
+	r.Handle(wire.QueryMessage, h.queryMessage)
+	r.Handle(wire.ViewMessageByID, h.viewMessageByID)
 }
 
 // OnConnect forgets a connection's clients as soon as it closes.
