@@ -144,10 +144,12 @@ func fuzzFileLevel(t *testing.T, data []byte) {
 	if h.check(fuzzLayout) != nil {
 		return
 	}
-	covered := x.slotsCovered(h.count)
+	_, covered := x.loadSlots(h.count)
 	x.rebuildSlots(&h)
-	if !x.slotsCovered(h.count) {
-		t.Fatalf("rebuilt slots still point past count %d (covered before: %v)", h.count, covered)
+	for i := range int64(fuzzSlots) {
+		if v := x.slot(i); v < 0 || v >= h.count {
+			t.Fatalf("rebuilt slot %d = %d, past count %d (covered before: %v)", i, v, h.count, covered)
+		}
 	}
 	if h.slotsUsed < 0 || int64(h.slotsUsed) > fuzzSlots || (h.count > 1) != (h.slotsUsed > 0) {
 		t.Fatal(fmt.Sprintf("rebuild counted %d slots in use for %d entries", h.slotsUsed, h.count-1))

@@ -64,10 +64,14 @@ func (s *Store) recoverKeyIndex(ctx context.Context, logEnd int64) (err error) {
 	ki.cur = ki.files[len(ki.files)-1]
 	ki.w = ki.cur.header()
 	ki.first = ki.w.count
-	if !ki.cur.slotsCovered(ki.w.count) {
+	// Load the slots now, so the first append after a start does not pay for it.
+	switch mem, covered := ki.cur.loadSlots(ki.w.count); {
+	case !covered:
 		ki.cur.rebuildSlots(&ki.w)
 		ki.cur.publish(ki.w)
 		rec.rebuilt = true
+	case int64(ki.w.count) < ki.lay.entries:
+		ki.cur.useSlots(mem, false)
 	}
 	if err := s.reindexKeys(ctx, ki, logEnd, &rec); err != nil {
 		return err
@@ -216,14 +220,17 @@ func (s *Store) cutKeyIndex(ki *keyIndex, logEnd int64, rec *idxRecovery) error 
 	return nil
 }
 
-// slotsCovered reports whether every slot points at an entry below count (step 3).
-func (x *idxFile) slotsCovered(count int32) bool {
-	for i := range x.lay.slots {
-		if v := x.slot(i); v < 0 || v >= count {
-			return false
-		}
+// loadSlots reads the file's slots and reports whether every one points at an entry below
+// count (step 3).
+func (x *idxFile) loadSlots(count int32) ([]int32, bool) {
+	mem := make([]int32, x.lay.slots)
+	covered := true
+	for i := range mem {
+		v := x.diskSlot(int64(i))
+		mem[i] = v
+		covered = covered && v >= 0 && v < count
 	}
-	return true
+	return mem, covered
 }
 
 // rebuildSlots recomputes the slots from entries 1..h.count-1 (their prevIndex links stay valid:
