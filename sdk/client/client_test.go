@@ -256,8 +256,10 @@ func (f *fakeConsumer) ConsumerData() wire.ConsumerData {
 	return wire.ConsumerData{GroupName: "cg", ConsumeType: "CONSUME_PASSIVELY", MessageModel: "CLUSTERING",
 		SubscriptionDataSet: []wire.SubscriptionData{{Topic: "T", SubString: "*", ExpressionType: "TAG"}}}
 }
-func (f *fakeConsumer) IDsChanged()                    { f.changed.Add(1) }
-func (f *fakeConsumer) RunningInfo() map[string]string { return map[string]string{"PROP_CONSUME_TYPE": "CONSUME_PASSIVELY"} }
+func (f *fakeConsumer) IDsChanged() { f.changed.Add(1) }
+func (f *fakeConsumer) RunningInfo() map[string]string {
+	return map[string]string{"PROP_CONSUME_TYPE": "CONSUME_PASSIVELY"}
+}
 
 func TestHeartbeatsAndBrokerRequests(t *testing.T) {
 	defer leaktest.Check(t)()
