@@ -156,7 +156,7 @@ func (cl *Client) connect(ctx context.Context, addr string, d *dial) {
 		d.err = fmt.Errorf("%w: client", ErrClosed)
 		return
 	}
-	c := newConn(cl.ctx, cl.nextID.Add(1), nc, cl.cfg, cl.handler, cl.log.With(zap.String("addr", addr)))
+	c := newConn(cl.ctx, cl.nextID.Add(1), nc, cl.cfg, cl.handler, nil, cl.log.With(zap.String("addr", addr)))
 	d.conn = c
 	cl.wg.Add(1)
 	cl.mu.Unlock()

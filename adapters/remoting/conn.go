@@ -25,6 +25,7 @@ type Conn struct {
 	cfg     Config
 	log     *zap.Logger
 	handler Handler // nil: requests from the peer are ignored
+	inline  func(code int16) bool // requests to run on the read loop; nil: none
 	remote  netip.AddrPort
 	local   netip.AddrPort
 
@@ -50,12 +51,13 @@ type Conn struct {
 }
 
 // newConn wraps nc; parent bounds the handlers' context. Call run to start reading.
-func newConn(parent context.Context, id uint64, nc net.Conn, cfg Config, h Handler, log *zap.Logger) *Conn {
+func newConn(parent context.Context, id uint64, nc net.Conn, cfg Config, h Handler, inline func(int16) bool, log *zap.Logger) *Conn {
 	c := &Conn{
 		id:      id,
 		nc:      nc,
 		cfg:     cfg,
 		handler: h,
+		inline:  inline,
 		remote:  addrPort(nc.RemoteAddr()),
 		local:   addrPort(nc.LocalAddr()),
 		idle:    make(chan struct{}),
@@ -187,7 +189,18 @@ func (c *Conn) drain() <-chan struct{} {
 // serve runs one request and writes its answer; it runs in its own goroutine.
 func (c *Conn) serve(req *wire.Command) {
 	defer c.endRequest()
-	resp := c.call(req)
+	c.answer(req, c.call(req), true)
+}
+
+// serveInline runs one request on the read loop and queues its answer; the loop flushes once it
+// has no more buffered input, so a burst of answers leaves in one write.
+func (c *Conn) serveInline(req *wire.Command) {
+	defer c.endRequest()
+	c.answer(req, c.call(req), false)
+}
+
+// answer writes (or, with flush false, queues) the response to req.
+func (c *Conn) answer(req, resp *wire.Command, flush bool) {
 	if resp == nil || req.IsOneway() {
 		return
 	}
@@ -196,7 +209,13 @@ func (c *Conn) serve(req *wire.Command) {
 	out := *resp
 	out.Opaque = req.Opaque
 	out.Flag |= wire.FlagResponse
-	if err := c.writeCommand(&out); err != nil {
+	var err error
+	if flush {
+		err = c.writeCommand(&out)
+	} else {
+		err = c.queueCommand(&out)
+	}
+	if err != nil {
 		c.log.Debug("response not written", zap.Int16("code", req.Code), zap.Int32("opaque", req.Opaque), zap.Error(err))
 	}
 }

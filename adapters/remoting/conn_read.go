@@ -59,6 +59,12 @@ func (c *Conn) readLoop() error {
 			return fmt.Errorf("remoting: decode frame: %w", err)
 		}
 		c.dispatch(cmd)
+		if br.Buffered() == 0 {
+			// Nothing more to read without waiting: send what the inline handlers queued.
+			if err := c.flushQueued(); err != nil {
+				return err
+			}
+		}
 	}
 }
 
@@ -140,6 +146,10 @@ func (c *Conn) dispatch(cmd *wire.Command) {
 				c.log.Debug("refusal not written", zap.Error(err))
 			}
 		}
+		return
+	}
+	if c.inline != nil && c.inline(cmd.Code) {
+		c.serveInline(cmd)
 		return
 	}
 	go c.serve(cmd)

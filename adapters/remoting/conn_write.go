@@ -44,24 +44,10 @@ func (w *writer) init(nc net.Conn, timeout time.Duration) {
 func (c *Conn) writeCommand(cmd *wire.Command) error {
 	w := &c.writer
 	w.mu.Lock()
-	if c.Closed() {
-		w.mu.Unlock()
-		return c.closedError()
-	}
-	if w.err != nil {
-		err := w.err
+	if err := c.appendLocked(cmd); err != nil {
 		w.mu.Unlock()
 		return err
 	}
-	// AppendFrame without the body, then the length word patched to cover it: the header is
-	// encoded straight into the buffer and the body appended once.
-	body := cmd.Body
-	cmd.Body = nil
-	start := len(w.buf)
-	w.buf = wire.AppendFrame(w.buf, cmd)
-	cmd.Body = body
-	binary.BigEndian.PutUint32(w.buf[start:], uint32(len(w.buf)-start-4+len(body)))
-	w.buf = append(w.buf, body...)
 	if w.flushing {
 		w.mu.Unlock()
 		return nil
@@ -72,6 +58,64 @@ func (c *Conn) writeCommand(cmd *wire.Command) error {
 		c.closeWith(err)
 	}
 	return err
+}
+
+// queueCommand appends cmd to the write buffer without writing it, unless the buffer has grown
+// past maxKeptBuffer; flushQueued sends what was queued.
+func (c *Conn) queueCommand(cmd *wire.Command) error {
+	w := &c.writer
+	w.mu.Lock()
+	if err := c.appendLocked(cmd); err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	if w.flushing || len(w.buf) < maxKeptBuffer {
+		w.mu.Unlock()
+		return nil
+	}
+	err := c.flushLocked()
+	w.mu.Unlock()
+	if err != nil {
+		c.closeWith(err)
+	}
+	return err
+}
+
+// flushQueued writes whatever is queued, unless a flush already running will.
+func (c *Conn) flushQueued() error {
+	w := &c.writer
+	w.mu.Lock()
+	if w.flushing || len(w.buf) == 0 {
+		w.mu.Unlock()
+		return nil
+	}
+	err := c.flushLocked()
+	w.mu.Unlock()
+	if err != nil {
+		c.closeWith(err)
+	}
+	return err
+}
+
+// appendLocked encodes cmd onto the buffer; w.mu is held.
+func (c *Conn) appendLocked(cmd *wire.Command) error {
+	w := &c.writer
+	if c.Closed() {
+		return c.closedError()
+	}
+	if w.err != nil {
+		return w.err
+	}
+	// AppendFrame without the body, then the length word patched to cover it: the header is
+	// encoded straight into the buffer and the body appended once.
+	body := cmd.Body
+	cmd.Body = nil
+	start := len(w.buf)
+	w.buf = wire.AppendFrame(w.buf, cmd)
+	cmd.Body = body
+	binary.BigEndian.PutUint32(w.buf[start:], uint32(len(w.buf)-start-4+len(body)))
+	w.buf = append(w.buf, body...)
+	return nil
 }
 
 // flushLocked writes buf until it stays empty; w.mu is held on entry and exit but released

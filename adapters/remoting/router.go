@@ -26,6 +26,7 @@ type Router struct {
 
 	mu       sync.Mutex // serializes Handle and Use
 	handlers map[int16]Handler
+	inline   map[int16]bool
 	mws      []Middleware
 
 	table atomic.Pointer[routeTable]
@@ -35,26 +36,49 @@ type Router struct {
 // hot path allocates no closures.
 type routeTable struct {
 	byCode   map[int16]Handler
+	inline   map[int16]bool
 	notFound Handler
 }
 
 // NewRouter returns a router with no handlers: every code is answered REQUEST_CODE_NOT_SUPPORTED.
 func NewRouter(cfg Config, log *zap.Logger) *Router {
-	r := &Router{cfg: cfg.normalized(), log: log, handlers: make(map[int16]Handler)}
+	r := &Router{cfg: cfg.normalized(), log: log, handlers: make(map[int16]Handler), inline: make(map[int16]bool)}
 	r.rebuild()
 	return r
 }
 
-// Handle installs h for code, replacing any earlier handler; a nil h removes it.
-func (r *Router) Handle(code int16, h Handler) {
+// Handle installs h for code, replacing any earlier handler; a nil h removes it. Each request
+// runs in its own goroutine, so h may block (a held pull) without delaying the connection.
+func (r *Router) Handle(code int16, h Handler) { r.handle(code, h, false) }
+
+// HandleInline installs h for code to run on the connection's read loop: requests of one
+// connection then run in order, and the answers to a burst of pipelined requests leave in one
+// write. Only for handlers that never block for long (no long polling, no waiting on a disk
+// flush): while h runs, the connection reads nothing else.
+func (r *Router) HandleInline(code int16, h Handler) { r.handle(code, h, true) }
+
+func (r *Router) handle(code int16, h Handler, inline bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	delete(r.inline, code)
 	if h == nil {
 		delete(r.handlers, code)
 	} else {
 		r.handlers[code] = h
+		if inline {
+			r.inline[code] = true
+		}
 	}
 	r.rebuild()
+}
+
+// Inline reports whether code runs on the read loop; unknown codes do (they are answered at once).
+func (r *Router) Inline(code int16) bool {
+	t := r.table.Load()
+	if _, ok := t.byCode[code]; !ok {
+		return true
+	}
+	return t.inline[code]
 }
 
 // Use appends middlewares; the first added is the outermost after Recover.
@@ -84,7 +108,11 @@ func (r *Router) rebuild() {
 		return Recover(r.log)(h)
 	}
 	limit := LimitBody(r.cfg.MaxBodySize)
-	t := &routeTable{byCode: make(map[int16]Handler, len(r.handlers)), notFound: wrap(r.notSupported)}
+	t := &routeTable{byCode: make(map[int16]Handler, len(r.handlers)), inline: make(map[int16]bool, len(r.inline)),
+		notFound: wrap(r.notSupported)}
+	for code := range r.inline {
+		t.inline[code] = true
+	}
 	for code, h := range r.handlers {
 		t.byCode[code] = wrap(limit(h))
 	}

@@ -18,6 +18,7 @@ type Server struct {
 	cfg       Config
 	listen    string
 	handler   Handler
+	inline    func(code int16) bool
 	log       *zap.Logger
 	onConnect func(*Conn)
 
@@ -60,6 +61,10 @@ func NewServer(cfg Config, listen string, h Handler, log *zap.Logger) *Server {
 // OnConnect sets a hook run for each accepted connection before its first request is read, so it
 // may register OnClose callbacks. Set it before Start.
 func (s *Server) OnConnect(fn func(*Conn)) { s.onConnect = fn }
+
+// SetInline names the request codes that run on their connection's read loop (Router.Inline);
+// set before Start. Without it every request gets its own goroutine.
+func (s *Server) SetInline(fn func(code int16) bool) { s.inline = fn }
 
 // Start binds the listener and starts accepting. ctx bounds binding only.
 func (s *Server) Start(ctx context.Context) error {
@@ -134,7 +139,7 @@ func (s *Server) admit(nc net.Conn) {
 		_ = nc.Close()
 		return
 	}
-	c := newConn(s.drainCtx, s.nextID.Add(1), nc, s.cfg, s.handler, s.log)
+	c := newConn(s.drainCtx, s.nextID.Add(1), nc, s.cfg, s.handler, s.inline, s.log)
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()

@@ -41,30 +41,38 @@ func New(b Broker, brokerName string, log *zap.Logger) *Handlers {
 	return &Handlers{b: b, brokerName: brokerName, log: log}
 }
 
-// Register installs every handler on r.
-func (h *Handlers) Register(r *remoting.Router) {
-	r.Handle(wire.SendMessage, h.send)
-	r.Handle(wire.SendMessageV2, h.send)
-	r.Handle(wire.SendBatchMessage, h.send)
+// Register installs every handler on r. Quick requests run on their connection's read loop, so
+// pipelined requests are answered in one write. Requests that append to the log run there too
+// when inlineWrites holds (async flush: an append never waits for the disk); under sync flush they
+// get goroutines, so a connection's concurrent senders share one flush. Pulls always get their
+// own goroutine: they may be held.
+func (h *Handlers) Register(r *remoting.Router, inlineWrites bool) {
+	quick, write := r.HandleInline, r.Handle
+	if inlineWrites {
+		write = r.HandleInline
+	}
+	write(wire.SendMessage, h.send)
+	write(wire.SendMessageV2, h.send)
+	write(wire.SendBatchMessage, h.send)
+	write(wire.ConsumerSendMsgBack, h.sendBack)
+	write(wire.EndTransaction, h.endTransaction)
 	r.Handle(wire.PullMessage, h.pull)
-	r.Handle(wire.HeartBeat, h.heartbeat)
-	r.Handle(wire.UnregisterClient, h.unregisterClient)
-	r.Handle(wire.GetConsumerListByGroup, h.consumerList)
-	r.Handle(wire.QueryConsumerOffset, h.queryConsumerOffset)
-	r.Handle(wire.UpdateConsumerOffset, h.updateConsumerOffset)
-	r.Handle(wire.GetMaxOffset, h.maxOffset)
-	r.Handle(wire.GetMinOffset, h.minOffset)
-	r.Handle(wire.SearchOffsetByTimestamp, h.searchOffset)
+	quick(wire.HeartBeat, h.heartbeat)
+	quick(wire.UnregisterClient, h.unregisterClient)
+	quick(wire.GetConsumerListByGroup, h.consumerList)
+	quick(wire.QueryConsumerOffset, h.queryConsumerOffset)
+	quick(wire.UpdateConsumerOffset, h.updateConsumerOffset)
+	quick(wire.GetMaxOffset, h.maxOffset)
+	quick(wire.GetMinOffset, h.minOffset)
+	quick(wire.SearchOffsetByTimestamp, h.searchOffset)
+	quick(wire.LockBatchMQ, h.lockBatch)
+	quick(wire.UnlockBatchMQ, h.unlockBatch)
+	quick(wire.ListTimers, h.listTimers)
+	quick(wire.CancelTimer, h.cancelTimer)
 	r.Handle(wire.UpdateAndCreateTopic, h.createTopic)
 	r.Handle(wire.DeleteTopicInBroker, h.deleteTopic)
 	r.Handle(wire.GetAllTopicConfig, h.allTopicConfig)
-	r.Handle(wire.ConsumerSendMsgBack, h.sendBack)
-	r.Handle(wire.LockBatchMQ, h.lockBatch)
-	r.Handle(wire.UnlockBatchMQ, h.unlockBatch)
 	r.Handle(wire.InvokeBrokerToResetOffset, h.resetOffset)
-	r.Handle(wire.EndTransaction, h.endTransaction)
-	r.Handle(wire.ListTimers, h.listTimers)
-	r.Handle(wire.CancelTimer, h.cancelTimer)
 	r.Handle(wire.QueryMessage, h.queryMessage)
 	r.Handle(wire.ViewMessageByID, h.viewMessageByID)
 }

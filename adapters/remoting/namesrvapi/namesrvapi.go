@@ -42,14 +42,15 @@ type Handlers struct {
 // New builds the handlers.
 func New(routes Routes, log *zap.Logger) *Handlers { return &Handlers{routes: routes, log: log} }
 
-// Register installs every handler on r.
+// Register installs every handler on r. All of them only touch the route table in memory, so
+// they run on the connection's read loop.
 func (h *Handlers) Register(r *remoting.Router) {
-	r.Handle(wire.RegisterBroker, h.registerBroker)
-	r.Handle(wire.UnregisterBroker, h.unregisterBroker)
-	r.Handle(wire.GetRouteInfoByTopic, h.routeByTopic)
-	r.Handle(wire.GetBrokerClusterInfo, h.clusterInfo)
-	r.Handle(wire.GetAllTopicListFromNameserver, h.allTopics)
-	r.Handle(wire.DeleteTopicInNamesrv, h.deleteTopic)
+	r.HandleInline(wire.RegisterBroker, h.registerBroker)
+	r.HandleInline(wire.UnregisterBroker, h.unregisterBroker)
+	r.HandleInline(wire.GetRouteInfoByTopic, h.routeByTopic)
+	r.HandleInline(wire.GetBrokerClusterInfo, h.clusterInfo)
+	r.HandleInline(wire.GetAllTopicListFromNameserver, h.allTopics)
+	r.HandleInline(wire.DeleteTopicInNamesrv, h.deleteTopic)
 }
 
 // OnConnect drops the brokers registered over a connection as soon as it closes.

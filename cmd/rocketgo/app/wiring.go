@@ -53,6 +53,7 @@ func startNamesrv(lc fx.Lifecycle, cfg Config, log *zap.Logger, routes *namesrv.
 	r := remoting.NewRouter(cfg.Remoting, log)
 	h.Register(r)
 	srv := remoting.NewServer(cfg.Remoting, cfg.Namesrv.Listen, r.Serve, log)
+	srv.SetInline(r.Inline)
 	srv.OnConnect(h.OnConnect)
 	lc.Append(fx.Hook{OnStart: routes.Start, OnStop: routes.Stop})
 	lc.Append(fx.Hook{
@@ -162,8 +163,10 @@ func startBroker(lc fx.Lifecycle, cfg Config, role Role, log *zap.Logger, e engi
 	log = log.Named("broker")
 	h := brokerapi.New(b, cfg.Broker.Name, log)
 	r := remoting.NewRouter(cfg.Remoting, log)
-	h.Register(r)
+	// An append under sync flush waits for the disk: those requests need their own goroutines.
+	h.Register(r, cfg.Storage.Engine == EngineMemory || cfg.Storage.Mmap.Flush != mmap.FlushSync)
 	srv := remoting.NewServer(cfg.Remoting, cfg.Broker.Listen, r.Serve, log)
+	srv.SetInline(r.Inline)
 	srv.OnConnect(h.OnConnect)
 
 	lc.Append(fx.Hook{OnStart: st.Start, OnStop: st.Stop})

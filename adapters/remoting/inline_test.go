@@ -1,0 +1,118 @@
+package remoting
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rocketgo/rocketgo/sdk/wire"
+)
+
+const (
+	codeInline  int16 = 900
+	codeBlocker int16 = 901
+)
+
+// TestInlineRequestsRunInOrderAndBurstsLeaveTogether pipelines many inline requests in one write:
+// they are handled in the order sent, and their answers arrive in far fewer reads than requests.
+func TestInlineRequestsRunInOrderAndBurstsLeaveTogether(t *testing.T) {
+	var seen []int32
+	var inHandler atomic.Int32
+	ts := startServer(t, testConfig(), func(r *Router) {
+		r.HandleInline(codeInline, func(_ context.Context, _ *Conn, req *wire.Command) *wire.Command {
+			if inHandler.Add(1) != 1 {
+				t.Error("inline handlers of one connection overlapped")
+			}
+			seen = append(seen, req.Opaque) // safe: the read loop runs them one at a time
+			inHandler.Add(-1)
+			return wire.NewResponse(req, wire.Success, "")
+		})
+	})
+	nc := rawDial(t, ts.addr())
+	const n = 200
+	var burst []byte
+	for i := int32(1); i <= n; i++ {
+		req := request(codeInline, nil)
+		req.Opaque = i
+		burst = wire.AppendFrame(burst, req)
+	}
+	writeRaw(t, nc, burst)
+	reads := countingReads(t, nc, n)
+	if len(seen) != n {
+		t.Fatalf("handled %d of %d", len(seen), n)
+	}
+	for i, o := range seen {
+		if o != int32(i+1) {
+			t.Fatalf("request %d handled at position %d", o, i)
+		}
+	}
+	if reads > n/4 {
+		t.Errorf("%d answers took %d socket reads: answers to a burst should leave together", n, reads)
+	}
+}
+
+// countingReads reads n responses (in order of opaque) and returns how many socket reads it took.
+func countingReads(t *testing.T, nc net.Conn, n int) int {
+	t.Helper()
+	_ = nc.SetReadDeadline(time.Now().Add(waitLimit))
+	var buf []byte
+	reads, got := 0, 0
+	chunk := make([]byte, 1<<20)
+	for got < n {
+		k, err := nc.Read(chunk)
+		if err != nil {
+			t.Fatalf("after %d answers: %v", got, err)
+		}
+		reads++
+		buf = append(buf, chunk[:k]...)
+		for len(buf) >= 4 {
+			size := int(uint32(buf[0])<<24|uint32(buf[1])<<16|uint32(buf[2])<<8|uint32(buf[3])) + 4
+			if len(buf) < size {
+				break
+			}
+			cmd, err := wire.DecodeCommand(buf[4:size])
+			if err != nil || !cmd.IsResponse() || cmd.Opaque != int32(got+1) {
+				t.Fatalf("answer %d: %+v %v", got+1, cmd, err)
+			}
+			got++
+			buf = buf[size:]
+		}
+	}
+	return reads
+}
+
+// TestInlineNotDelayedByHeldRequest: a held (goroutine) request on the connection does not stop
+// inline requests behind it from being answered.
+func TestInlineNotDelayedByHeldRequest(t *testing.T) {
+	release := make(chan struct{})
+	ts := startServer(t, testConfig(), func(r *Router) {
+		r.Handle(codeBlocker, func(ctx context.Context, _ *Conn, req *wire.Command) *wire.Command {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return wire.NewResponse(req, wire.Success, "")
+		})
+		r.HandleInline(codeInline, func(_ context.Context, _ *Conn, req *wire.Command) *wire.Command {
+			return wire.NewResponse(req, wire.Success, "")
+		})
+	})
+	if !ts.router.Inline(codeInline) || ts.router.Inline(codeBlocker) || ts.router.Inline(codeEcho) {
+		t.Fatal("Inline reports the wrong codes")
+	}
+	nc := rawDial(t, ts.addr())
+	held := request(codeBlocker, nil)
+	held.Opaque = 1
+	quick := request(codeInline, nil)
+	quick.Opaque = 2
+	writeRaw(t, nc, append(wire.AppendFrame(nil, held), wire.AppendFrame(nil, quick)...))
+	if resp := readCmd(t, nc); resp.Opaque != 2 {
+		t.Fatalf("first answer is for opaque %d, want the inline request's", resp.Opaque)
+	}
+	close(release)
+	if resp := readCmd(t, nc); resp.Opaque != 1 {
+		t.Fatalf("second answer is for opaque %d", resp.Opaque)
+	}
+}
