@@ -2,15 +2,20 @@ package filter
 
 import (
 	"errors"
+	"math"
+	"regexp"
+	"strconv"
 	"testing"
+
+	"github.com/rocketgo/rocketgo/core/filter/filtercases"
 )
 
 // FuzzParse: Parse never panics, refuses with a *ParseError that points into the expression,
 // stays within its limits, and what it accepts prints back to text that parses to the same tree
 // and evaluates without panicking. The seed corpus is in testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
-	for _, c := range evalCases {
-		f.Add(c.src)
+	for _, c := range filtercases.Cases {
+		f.Add(c.Src)
 	}
 	lim := Limits{MaxLength: 256, MaxDepth: 8, MaxInList: 4}
 	f.Fuzz(func(t *testing.T, src string) {
@@ -98,3 +103,43 @@ func children(n Node) []Node {
 	}
 	return nil
 }
+
+// FuzzParseNumber: ParseNumber's own fast paths agree with strconv on everything it accepts, and
+// it accepts exactly the plain decimal syntax.
+func FuzzParseNumber(f *testing.F) {
+	for _, s := range []string{"0", "-7", "12.5", ".5", "5.", "1e3", "0.1", "123456789012345.678", "9223372036854775808", "-0.0", "007.50"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, ok := ParseNumber(s)
+		if !ok {
+			if plainDecimal(s) {
+				if fl, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(fl, 0) {
+					t.Fatalf("ParseNumber(%q) refused a plain decimal", s)
+				}
+			}
+			return
+		}
+		if !plainDecimal(s) {
+			t.Fatalf("ParseNumber(%q) accepted what is not a plain decimal", s)
+		}
+		switch v.Kind {
+		case KindInt:
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || n != v.Int {
+				t.Fatalf("ParseNumber(%q) = %d, strconv %d %v", s, v.Int, n, err)
+			}
+		case KindFloat:
+			fl, err := strconv.ParseFloat(s, 64)
+			if err != nil || fl != v.Float {
+				t.Fatalf("ParseNumber(%q) = %v, strconv %v %v", s, v.Float, fl, err)
+			}
+		default:
+			t.Fatalf("ParseNumber(%q) = %v", s, v)
+		}
+	})
+}
+
+var plainDecimalRe = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
+func plainDecimal(s string) bool { return plainDecimalRe.MatchString(s) }

@@ -136,11 +136,22 @@ func triBool(b bool) Tri {
 // hex and underscores are not numbers, and neither is a decimal out of float64's range.
 func ParseNumber(s string) (Value, bool) {
 	i := 0
+	neg := false
 	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
 		i++
 	}
+	// mant accumulates the first 19 significant digits: enough to decide the fast paths below.
+	var mant uint64
+	digits := 0
 	intStart := i
 	for i < len(s) && isDigit(s[i]) {
+		if digits < 19 {
+			mant = mant*10 + uint64(s[i]-'0')
+		}
+		if mant != 0 {
+			digits++
+		}
 		i++
 	}
 	intDigits := i - intStart
@@ -148,12 +159,9 @@ func ParseNumber(s string) (Value, bool) {
 		if intDigits == 0 {
 			return Null, false
 		}
-		if intDigits <= 18 { // fits int64 whatever the digits: skip strconv
-			var n int64
-			for _, c := range []byte(s[intStart:]) {
-				n = n*10 + int64(c-'0')
-			}
-			if s[0] == '-' {
+		if digits <= 18 { // below 10^18: fits int64 whatever the digits
+			n := int64(mant)
+			if neg {
 				n = -n
 			}
 			return IntValue(n), true
@@ -167,6 +175,12 @@ func ParseNumber(s string) (Value, bool) {
 	if i < len(s) && s[i] == '.' {
 		i++
 		for i < len(s) && isDigit(s[i]) {
+			if digits < 19 {
+				mant = mant*10 + uint64(s[i]-'0')
+			}
+			if mant != 0 {
+				digits++
+			}
 			i++
 			fracDigits++
 		}
@@ -174,7 +188,9 @@ func ParseNumber(s string) (Value, bool) {
 	if intDigits == 0 && fracDigits == 0 {
 		return Null, false
 	}
+	hasExp := false
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		hasExp = true
 		i++
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
@@ -190,12 +206,24 @@ func ParseNumber(s string) (Value, bool) {
 	if i != len(s) {
 		return Null, false
 	}
+	// Exact fast path: a mantissa below 2^53 and a power of ten up to 10^22 are both exact in
+	// float64, so one division rounds correctly, as strconv would.
+	if !hasExp && digits <= 15 && fracDigits <= 22 {
+		f := float64(mant) / pow10[fracDigits]
+		if neg {
+			f = -f
+		}
+		return FloatValue(f), true
+	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) {
 		return Null, false
 	}
 	return FloatValue(f), true
 }
+
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
+	1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
