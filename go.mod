@@ -7,6 +7,7 @@ require github.com/rocketgo/rocketgo/sdk v0.0.0
 require (
 	github.com/apache/rocketmq-client-go/v2 v2.1.2
 	github.com/emirpasic/gods v1.12.0 // indirect
+	github.com/expr-lang/expr v1.17.8
 	github.com/fsnotify/fsnotify v1.9.0 // indirect
 	github.com/go-viper/mapstructure/v2 v2.4.0
 	github.com/golang/mock v1.3.1 // indirect
