@@ -269,6 +269,14 @@ func (b *Broker) UpdateConsumerOffset(_ context.Context, group, topicName string
 	if offset < 0 {
 		return fmt.Errorf("%w: negative offset %d", errs.ErrInvalidArgument, offset)
 	}
+	// Only queues that exist: the table is persisted every few seconds and must stay bounded.
+	tc, ok := b.topics.Get(topicName)
+	if !ok {
+		return fmt.Errorf("%w: %s", errs.ErrTopicNotExist, topicName)
+	}
+	if queueID < 0 || queueID >= tc.QueueNums() {
+		return fmt.Errorf("%w: queue %d of topic %s does not exist", errs.ErrInvalidArgument, queueID, topicName)
+	}
 	b.offsets.Commit(group, topicName, queueID, offset)
 	return nil
 }

@@ -155,8 +155,13 @@ func (c *Clients) registerConsumerLocked(ch outbound.Channel, clientID string, c
 	return changed
 }
 
-// notify sends NOTIFY_CONSUMER_IDS_CHANGED to every member of group, without waiting on any.
-func (c *Clients) notify(ctx context.Context, group string) {
+// notifyTimeout bounds one NOTIFY_CONSUMER_IDS_CHANGED to one member.
+const notifyTimeout = 3 * time.Second
+
+// notify sends NOTIFY_CONSUMER_IDS_CHANGED to every member of group. Each write runs in its own
+// goroutine: a member whose socket is full must not hold up the heartbeat or close that caused
+// the notice, nor the other members.
+func (c *Clients) notify(_ context.Context, group string) {
 	if g, ok := c.groups.Get(group); ok && !g.NotifyConsumerIdsChangedEnable {
 		return
 	}
@@ -169,9 +174,13 @@ func (c *Clients) notify(ctx context.Context, group string) {
 	}
 	c.mu.RUnlock()
 	for _, ch := range chans {
-		if err := ch.NotifyConsumerIDsChanged(ctx, group); err != nil {
-			c.log.Debug("notify consumer ids changed failed", zap.String("group", group), zap.Error(err))
-		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+			defer cancel()
+			if err := ch.NotifyConsumerIDsChanged(ctx, group); err != nil {
+				c.log.Debug("notify consumer ids changed failed", zap.String("group", group), zap.Error(err))
+			}
+		}()
 	}
 }
 

@@ -73,6 +73,7 @@ func (g *Groups) Ensure(ctx context.Context, name string) (topic.SubscriptionGro
 	c, ok := g.table[name]
 	if !ok {
 		c = topic.DefaultSubscriptionGroup(name)
+		c.RetryMaxTimes = g.cfg.MaxReconsumeTimes
 		g.table[name] = c
 	}
 	g.mu.Unlock()

@@ -42,8 +42,17 @@ func (l *queueLocks) lock(group, clientID string, qs []inbound.MessageQueue) []i
 		g = make(map[inbound.MessageQueue]*lockEntry)
 		l.table[group] = g
 	}
+	// Lapsed locks go now, so a group's table holds only what its consumers renew.
+	for q, e := range g {
+		if now.Sub(e.renewed) > l.lease {
+			delete(g, q)
+		}
+	}
 	out := make([]inbound.MessageQueue, 0, len(qs))
 	for _, q := range qs {
+		if q.QueueID < 0 || topic.ValidateTopic(q.Topic) != nil {
+			continue
+		}
 		e := g[q]
 		if e == nil || e.clientID == clientID || now.Sub(e.renewed) > l.lease {
 			g[q] = &lockEntry{clientID: clientID, renewed: now}

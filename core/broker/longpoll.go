@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rocketgo/rocketgo/core/topic"
@@ -17,6 +18,8 @@ type longPolls struct {
 	waiters map[topic.QueueRef]map[*pollWaiter]struct{}
 	total   int
 	perConn map[uint64]int
+	// holding mirrors total so an append with nobody waiting (the usual case) skips the lock.
+	holding atomic.Int64
 }
 
 type pollWaiter struct {
@@ -41,6 +44,7 @@ func (l *longPolls) wait(ctx context.Context, conn uint64, q topic.QueueRef, off
 		return false
 	}
 	l.total++
+	l.holding.Add(1)
 	l.perConn[conn]++
 	set := l.waiters[q]
 	if set == nil {
@@ -73,6 +77,7 @@ func (l *longPolls) remove(q topic.QueueRef, w *pollWaiter) {
 		}
 	}
 	l.total--
+	l.holding.Add(-1)
 	if l.perConn[w.conn]--; l.perConn[w.conn] <= 0 {
 		delete(l.perConn, w.conn)
 	}
@@ -81,6 +86,9 @@ func (l *longPolls) remove(q topic.QueueRef, w *pollWaiter) {
 
 // arrived wakes every pull held on q that waits for an offset below maxOffset.
 func (l *longPolls) arrived(q topic.QueueRef, maxOffset int64) {
+	if l.holding.Load() == 0 {
+		return
+	}
 	l.mu.Lock()
 	for w := range l.waiters[q] {
 		if w.offset < maxOffset {

@@ -52,9 +52,13 @@ func (s *scheduler) load(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	for l, off := range f.OffsetTable {
-		if l >= 1 && int(l) <= len(s.levels) && off >= 0 {
-			s.offsets[l] = off
+		if l < 1 || int(l) > len(s.levels) || off < 0 {
+			continue
 		}
+		// After a power loss the log may hold less than the progress recorded: continue from the
+		// queue's end then, or new delayed messages at the lost offsets would be skipped.
+		_, maxOff := s.store.QueueBounds(topic.QueueRef{Topic: topic.ScheduleTopic, QueueID: l - 1})
+		s.offsets[l] = min(off, maxOff)
 	}
 	s.mu.Unlock()
 	return nil

@@ -71,12 +71,10 @@ func (t *Topics) Load(ctx context.Context) error {
 			t.putLocked(c)
 		}
 	}
-	if !t.cfg.AutoCreateTopic {
-		// Without auto-creation TBW102 must not be a template.
-		if c, ok := t.Get(topic.DefaultTopic); ok && c.Inheritable() {
-			c.Perm &^= topic.PermInherit
-			t.putLocked(c)
-		}
+	// TBW102 is a template exactly when auto-creation is on; the switch may change across restarts.
+	if c, ok := t.Get(topic.DefaultTopic); ok && c.Inheritable() != t.cfg.AutoCreateTopic {
+		c.Perm ^= topic.PermInherit
+		t.putLocked(c)
 	}
 	t.bump()
 	return t.persist(ctx)

@@ -33,12 +33,13 @@ type Broker interface {
 type Handlers struct {
 	b          Broker
 	brokerName string
+	region     string
 	log        *zap.Logger
 }
 
-// New builds the handlers of the broker named brokerName.
-func New(b Broker, brokerName string, log *zap.Logger) *Handlers {
-	return &Handlers{b: b, brokerName: brokerName, log: log}
+// New builds the handlers of the broker named brokerName in region (answered in MSG_REGION).
+func New(b Broker, brokerName, region string, log *zap.Logger) *Handlers {
+	return &Handlers{b: b, brokerName: brokerName, region: region, log: log}
 }
 
 // Register installs every handler on r. Quick requests run on their connection's read loop, so
@@ -57,8 +58,9 @@ func (h *Handlers) Register(r *remoting.Router, inlineWrites bool) {
 	write(wire.ConsumerSendMsgBack, h.sendBack)
 	write(wire.EndTransaction, h.endTransaction)
 	r.Handle(wire.PullMessage, h.pull)
-	quick(wire.HeartBeat, h.heartbeat)
-	quick(wire.UnregisterClient, h.unregisterClient)
+	// A group's first heartbeat persists the group and its retry topic: not on the read loop.
+	r.Handle(wire.HeartBeat, h.heartbeat)
+	r.Handle(wire.UnregisterClient, h.unregisterClient)
 	quick(wire.GetConsumerListByGroup, h.consumerList)
 	quick(wire.QueryConsumerOffset, h.queryConsumerOffset)
 	quick(wire.UpdateConsumerOffset, h.updateConsumerOffset)

@@ -91,7 +91,7 @@ func TestQueryMessageHandler(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeQuerier{res: tc.res, err: tc.err}
-			h := New(f, "broker-a", zap.NewNop())
+			h := New(f, "broker-a", "DefaultRegion", zap.NewNop())
 			resp := roundTrip(t, h.queryMessage(context.Background(), nil, queryReq(tc.ext)))
 			if resp.Code != tc.code || !strings.Contains(resp.Remark, tc.remark) {
 				t.Fatalf("code %d remark %q, want %d with %q", resp.Code, resp.Remark, tc.code, tc.remark)
@@ -136,7 +136,7 @@ func TestViewMessageByIDHandler(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeQuerier{view: tc.view, viewErr: tc.err, offset: -99}
-			h := New(f, "broker-a", zap.NewNop())
+			h := New(f, "broker-a", "DefaultRegion", zap.NewNop())
 			ext := map[string]string{}
 			if tc.offset != "" {
 				ext["offset"] = tc.offset

@@ -42,7 +42,7 @@ func (h *Handlers) send(ctx context.Context, c *remoting.Conn, req *wire.Command
 	var resp *wire.Command
 	if err != nil {
 		resp = failErr(req, err)
-		resp.SetExt("MSG_REGION", "DefaultRegion")
+		resp.SetExt("MSG_REGION", h.region)
 	} else {
 		resp = sendResponse(req, res)
 	}

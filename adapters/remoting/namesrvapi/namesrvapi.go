@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -76,6 +77,19 @@ func (h *Handlers) registerBroker(_ context.Context, c *remoting.Conn, req *wire
 	if reg.ClusterName == "" || reg.BrokerName == "" || reg.BrokerAddr == "" {
 		return fail(req, wire.SystemError, "clusterName, brokerName and brokerAddr are required")
 	}
+	// Clients parse broker addresses by hand: anything but ip:port would break every route.
+	if _, err := netip.ParseAddrPort(reg.BrokerAddr); err != nil {
+		return fail(req, wire.SystemError, "brokerAddr %q is not ip:port: %v", reg.BrokerAddr, err)
+	}
+	if reg.HAServerAddr != "" {
+		if _, err := netip.ParseAddrPort(reg.HAServerAddr); err != nil {
+			return fail(req, wire.SystemError, "haServerAddr %q is not ip:port: %v", reg.HAServerAddr, err)
+		}
+	}
+	if topic.ValidateTopic(reg.ClusterName) != nil || topic.ValidateTopic(reg.BrokerName) != nil {
+		return fail(req, wire.SystemError, "clusterName %q or brokerName %q has characters outside [%%|a-zA-Z0-9_-]",
+			reg.ClusterName, reg.BrokerName)
+	}
 	if crc := req.Ext("bodyCrc32"); crc != "" && crc != "0" {
 		want, err := strconv.ParseInt(crc, 10, 64)
 		if err != nil || int64(crc32.ChecksumIEEE(req.Body)&0x7FFFFFFF) != want {
@@ -132,8 +146,11 @@ func decodeCompressed(body []byte) (*wire.TopicConfigWrapper, error) {
 		if n < 0 || n > maxCompressedBody {
 			return nil, fmt.Errorf("part length %d", n)
 		}
-		b := make([]byte, n)
-		_, err := io.ReadFull(r, b)
+		// Read what is there rather than allocate what the stream claims.
+		b, err := io.ReadAll(io.LimitReader(r, int64(n)))
+		if err == nil && len(b) != int(n) {
+			err = io.ErrUnexpectedEOF
+		}
 		return b, err
 	}
 	w := &wire.TopicConfigWrapper{TopicConfigTable: make(map[string]wire.TopicConfig)}

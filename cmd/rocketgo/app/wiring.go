@@ -161,7 +161,7 @@ func startBroker(lc fx.Lifecycle, cfg Config, role Role, log *zap.Logger, e engi
 	client *remoting.Client, b *broker.Broker, ep *Endpoints) {
 	st := e.store
 	log = log.Named("broker")
-	h := brokerapi.New(b, cfg.Broker.Name, log)
+	h := brokerapi.New(b, cfg.Broker.Name, cfg.Broker.Region, log)
 	r := remoting.NewRouter(cfg.Remoting, log)
 	// An append under sync flush waits for the disk: those requests need their own goroutines.
 	h.Register(r, cfg.Storage.Engine == EngineMemory || cfg.Storage.Mmap.Flush != mmap.FlushSync)
@@ -185,8 +185,17 @@ func startBroker(lc fx.Lifecycle, cfg Config, role Role, log *zap.Logger, e engi
 			if err != nil {
 				return fmt.Errorf("broker advertised address %q must be an ip:port literal: %w", addr, err)
 			}
+			// Offset message ids of IPv6 store hosts break the Go client's transaction producer.
+			if !ap.Addr().Unmap().Is4() {
+				return fmt.Errorf("broker advertised address %q must be IPv4 (set broker.advertisedAddr)", addr)
+			}
+			ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+			haAddr := ""
+			if ap.Port() < 65535 {
+				haAddr = netip.AddrPortFrom(ap.Addr(), ap.Port()+1).String()
+			}
 			b.SetNamesrvAddrs(cfg.RegisterAddrs(role, ep.Addrs().Namesrv))
-			b.Serve(ctx, ap, netip.AddrPortFrom(ap.Addr(), ap.Port()+1).String())
+			b.Serve(ctx, ap, haAddr)
 			ep.SetBroker(addr)
 			log.Info("broker listening", zap.String("addr", addr), zap.String("name", cfg.Broker.Name),
 				zap.String("cluster", cfg.Broker.Cluster), zap.Strings("namesrv", cfg.RegisterAddrs(role, ep.Addrs().Namesrv)))
