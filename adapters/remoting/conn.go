@@ -24,7 +24,7 @@ type Conn struct {
 	nc      net.Conn
 	cfg     Config
 	log     *zap.Logger
-	handler Handler // nil: requests from the peer are ignored
+	handler Handler               // nil: requests from the peer are ignored
 	inline  func(code int16) bool // requests to run on the read loop; nil: none
 	remote  netip.AddrPort
 	local   netip.AddrPort
