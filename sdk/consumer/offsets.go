@@ -94,7 +94,8 @@ func (r *remoteOffsets) read(ctx context.Context, q message.Queue) (int64, bool,
 func (r *remoteOffsets) persist(ctx context.Context, qs []message.Queue) error {
 	var errs []error
 	for q, off := range r.snapshot(qs) {
-		if err := r.c.UpdateConsumerOffset(ctx, r.group, q, off); err != nil {
+		err := r.c.UpdateConsumerOffset(ctx, r.group, q, off)
+		if err != nil && !errors.Is(err, client.ErrTopicNotExist) { // a deleted topic has nothing to commit
 			errs = append(errs, fmt.Errorf("commit %s=%d: %w", q, off, err))
 		}
 	}
