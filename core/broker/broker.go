@@ -11,6 +11,7 @@ import (
 	"github.com/rocketgo/rocketgo/core/errs"
 	"github.com/rocketgo/rocketgo/core/topic"
 	"github.com/rocketgo/rocketgo/ports/clock"
+	"github.com/rocketgo/rocketgo/ports/filter"
 	"github.com/rocketgo/rocketgo/ports/inbound"
 	"github.com/rocketgo/rocketgo/ports/outbound"
 	"github.com/rocketgo/rocketgo/ports/storage"
@@ -37,6 +38,7 @@ type Broker struct {
 	tx      *transactions
 	timers  *timers
 	locks   *queueLocks
+	filters *subFilters
 
 	addr   atomic.Pointer[netip.AddrPort] // advertised address, set by Serve
 	cancel context.CancelFunc
@@ -61,9 +63,10 @@ func WithTimerLog(l storage.TimerLog) Option {
 	}
 }
 
-// New builds a broker over its store, its metadata store and its name-server client.
+// New builds a broker over its store, its metadata store, its name-server client and the
+// filters it compiles subscriptions with (TAG, and SQL92 when cfg.EnablePropertyFilter).
 func New(cfg Config, store storage.MessageStore, meta storage.MetaStore, ns outbound.NameServerClient,
-	clk clock.Clock, log *zap.Logger, opts ...Option) *Broker {
+	filters *filter.Registry, clk clock.Clock, log *zap.Logger, opts ...Option) *Broker {
 	topics := NewTopics(cfg, meta, clk, log)
 	groups := NewGroups(cfg, meta, log)
 	b := &Broker{
@@ -74,6 +77,7 @@ func New(cfg Config, store storage.MessageStore, meta storage.MetaStore, ns outb
 		polls:   newLongPolls(cfg.MaxHeldPulls, cfg.MaxHeldPullsPerConn),
 	}
 	b.reg = newRegistrar(cfg, ns, topics, log)
+	b.filters = newSubFilters(filters, cfg.EnablePropertyFilter)
 	b.locks = newQueueLocks(cfg.LockLease, clk)
 	b.tx = newTransactions(b, log.Named("transaction"))
 	for _, o := range opts {
@@ -191,8 +195,13 @@ func (b *Broker) persistOffsetsEvery(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Heartbeat registers a client.
+// Heartbeat registers a client. Its subscriptions are compiled first: one that does not compile
+// refuses the whole heartbeat, as invalid names do, and the group's pulls then answer with the
+// same reason.
 func (b *Broker) Heartbeat(ctx context.Context, ch outbound.Channel, hb *inbound.Heartbeat) error {
+	if err := b.filters.check(hb); err != nil {
+		return err
+	}
 	return b.clients.Heartbeat(ctx, ch, hb)
 }
 

@@ -111,7 +111,7 @@ func newEnvWithTimers(t *testing.T, st *memory.Store, meta *memory.MetaStore, tl
 		m(&cfg)
 	}
 	ns := newFakeNamesrv()
-	b := broker.New(cfg, st, meta, ns, clock.System{}, zap.NewNop(), broker.WithTimerLog(tl))
+	b := broker.New(cfg, st, meta, ns, testFilters(cfg), clock.System{}, zap.NewNop(), broker.WithTimerLog(tl))
 	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

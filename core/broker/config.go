@@ -57,6 +57,17 @@ type Config struct {
 	// MaxQueryResults caps the records of one query by key (QUERY_MESSAGE), whatever the
 	// request's maxNum; 0 or less means the default.
 	MaxQueryResults int `koanf:"maxQueryResults"`
+	// EnablePropertyFilter accepts SQL92 subscriptions, which filter by message properties
+	// (RocketMQ's enablePropertyFilter, off by default there). Off, they are refused as Java
+	// refuses them: SYSTEM_ERROR, "The broker does not support consumer to filter message by".
+	EnablePropertyFilter bool `koanf:"enablePropertyFilter"`
+	// FilterMaxExpressionLength is the longest SQL92 expression accepted, in bytes.
+	FilterMaxExpressionLength int `koanf:"filterMaxExpressionLength"`
+	// FilterMaxDepth bounds the nesting of a SQL92 expression: every operator and every pair of
+	// parentheses is a level ("a = 1" is 2 deep).
+	FilterMaxDepth int `koanf:"filterMaxDepth"`
+	// FilterMaxInList is the most values of one SQL92 IN list.
+	FilterMaxInList int `koanf:"filterMaxInList"`
 }
 
 // Defaults returns a standalone-friendly configuration.
@@ -86,5 +97,9 @@ func Defaults() Config {
 		TransactionCheckMax:         15,
 		TimerMaxDelay:               72 * time.Hour,
 		MaxQueryResults:             defaultMaxQueryResults,
+		EnablePropertyFilter:        true,
+		FilterMaxExpressionLength:   16 << 10,
+		FilterMaxDepth:              64,
+		FilterMaxInList:             1024,
 	}
 }

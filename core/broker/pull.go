@@ -8,6 +8,7 @@ import (
 	"github.com/rocketgo/rocketgo/core/errs"
 	"github.com/rocketgo/rocketgo/core/message"
 	"github.com/rocketgo/rocketgo/core/topic"
+	"github.com/rocketgo/rocketgo/ports/filter"
 	"github.com/rocketgo/rocketgo/ports/inbound"
 	"github.com/rocketgo/rocketgo/ports/storage"
 	"go.uber.org/zap"
@@ -43,7 +44,7 @@ func (b *Broker) Pull(ctx context.Context, req *inbound.PullRequest) (*inbound.P
 	if !group.ConsumeEnable {
 		return nil, fmt.Errorf("%w: group %s may not consume", errs.ErrNoPermission, req.Group)
 	}
-	filter, err := b.pullFilter(req)
+	f, err := b.pullFilter(req)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +53,7 @@ func (b *Broker) Pull(ctx context.Context, req *inbound.PullRequest) (*inbound.P
 	}
 
 	q := topic.QueueRef{Topic: req.Topic, QueueID: req.QueueID}
-	res, err := b.readQueue(ctx, q, req, filter)
+	res, err := b.readQueue(ctx, q, req, f)
 	if err != nil || res.Status != inbound.PullNoNewMsg || req.SysFlag&inbound.PullFlagSuspend == 0 {
 		return res, err
 	}
@@ -70,31 +71,34 @@ func (b *Broker) Pull(ctx context.Context, req *inbound.PullRequest) (*inbound.P
 		return nil, fmt.Errorf("%w: too many held pulls (%d in total, %d per connection at most)",
 			errs.ErrSystemBusy, b.cfg.MaxHeldPulls, b.cfg.MaxHeldPullsPerConn)
 	}
-	return b.readQueue(ctx, q, req, filter)
+	return b.readQueue(ctx, q, req, f)
 }
 
 // pullFilter picks the subscription: the one in the request when it says so, otherwise the one
-// the group registered by heartbeat.
-func (b *Broker) pullFilter(req *inbound.PullRequest) (tagFilter, error) {
+// the group registered by heartbeat. Compiled filters are kept per group and topic (subFilters).
+func (b *Broker) pullFilter(req *inbound.PullRequest) (filter.Filter, error) {
 	if req.SysFlag&inbound.PullFlagSubscription != 0 {
-		return compileFilter(req.ExpressionType, req.Subscription)
+		return b.filters.get(req.Group, req.Topic, req.SubVersion, req.ExpressionType, req.Subscription)
 	}
 	sub, groupFound, subFound := b.clients.Subscription(req.Group, req.Topic)
 	if !groupFound {
-		return tagFilter{}, fmt.Errorf("%w: consumer group %s is not online (no heartbeat yet)", errs.ErrSubscriptionNotExist, req.Group)
+		if err := b.filters.refusal(req.Group); err != nil {
+			return nil, fmt.Errorf("the group's heartbeat was refused: %w", err)
+		}
+		return nil, fmt.Errorf("%w: consumer group %s is not online (no heartbeat yet)", errs.ErrSubscriptionNotExist, req.Group)
 	}
 	if !subFound {
-		return tagFilter{}, fmt.Errorf("%w: group %s does not subscribe to %s", errs.ErrSubscriptionNotExist, req.Group, req.Topic)
+		return nil, fmt.Errorf("%w: group %s does not subscribe to %s", errs.ErrSubscriptionNotExist, req.Group, req.Topic)
 	}
 	if sub.Version < req.SubVersion {
-		return tagFilter{}, fmt.Errorf("%w: group %s subscription version %d is older than %d", errs.ErrSubscriptionNotLatest,
+		return nil, fmt.Errorf("%w: group %s subscription version %d is older than %d", errs.ErrSubscriptionNotLatest,
 			req.Group, sub.Version, req.SubVersion)
 	}
-	return compileFilter(sub.ExpressionType, sub.Expression)
+	return b.filters.get(req.Group, req.Topic, sub.Version, sub.ExpressionType, sub.Expression)
 }
 
 // readQueue reads once, without holding: RocketMQ's getMessage.
-func (b *Broker) readQueue(ctx context.Context, q topic.QueueRef, req *inbound.PullRequest, f tagFilter) (*inbound.PullResult, error) {
+func (b *Broker) readQueue(ctx context.Context, q topic.QueueRef, req *inbound.PullRequest, f filter.Filter) (*inbound.PullResult, error) {
 	minOff, maxOff := b.store.QueueBounds(q)
 	res := &inbound.PullResult{MinOffset: minOff, MaxOffset: maxOff}
 	offset := req.QueueOffset
@@ -127,13 +131,19 @@ func (b *Broker) readQueue(ctx context.Context, q topic.QueueRef, req *inbound.P
 	if maxMsgs <= 0 || maxMsgs > b.cfg.MaxPullBatch {
 		maxMsgs = b.cfg.MaxPullBatch
 	}
+	// An Exact filter (TAG "*") decides from the consume queue alone; any other may refuse
+	// records it must read first, so the scan goes further before answering "no match".
+	exact := filter.IsExact(f)
 	scanLimit := maxMsgs
-	if !f.all {
+	if !exact {
 		scanLimit = max(maxMsgs*20, minFilterScan)
 	}
 	next := offset
-	var units []storage.Unit
-	var body []byte // owned by the transport once returned
+	var (
+		units []storage.Unit
+		body  []byte // owned by the transport once returned
+		sel   filterScratch
+	)
 	count := 0
 scan:
 	for next < maxOff && next-offset < int64(scanLimit) && count < maxMsgs {
@@ -146,33 +156,44 @@ scan:
 		if len(units) == 0 {
 			break
 		}
-		for _, u := range units {
-			if !f.match(u.TagsCode) {
-				next++
-				continue
+		for len(units) > 0 {
+			// Decide a chunk holding about as many candidates as the answer still needs, so a
+			// filter that keeps most records does not read the properties of many more.
+			chunk := units
+			if !exact {
+				chunk = takeCandidates(units, f, max(maxMsgs-count, 16))
 			}
-			if count > 0 && len(body)+int(u.Size) > b.cfg.MaxPullBytes {
-				break scan
-			}
-			if !f.all && !b.tagMatches(ctx, u, f) {
-				next++
-				continue
-			}
-			body, err = b.store.ReadRecord(ctx, u.PhyOffset, u.Size, body)
+			units = units[len(chunk):]
+			keep, err := b.selectUnits(ctx, q, next, chunk, f, exact, &sel)
 			if err != nil {
-				if errors.Is(err, storage.ErrNotFound) {
-					// The log no longer holds it (retention ran ahead of the index): skip it.
-					b.log.Warn("consume queue unit points outside the commit log", zap.Stringer("queue", q),
-						zap.Int64("offset", next), zap.Int64("phyOffset", u.PhyOffset))
+				return nil, err
+			}
+			// Only what the filter kept is read into the body; what it refused is skipped
+			// and counted in nextBeginOffset.
+			for k, u := range chunk {
+				if !keep[k] {
 					next++
 					continue
 				}
-				return nil, fmt.Errorf("read %s at %d: %w", q, next, storeError(err))
-			}
-			count++
-			next++
-			if count >= maxMsgs {
-				break scan
+				if count > 0 && len(body)+int(u.Size) > b.cfg.MaxPullBytes {
+					break scan
+				}
+				body, err = b.store.ReadRecord(ctx, u.PhyOffset, u.Size, body)
+				if err != nil {
+					if errors.Is(err, storage.ErrNotFound) {
+						// The log no longer holds it (retention ran ahead of the index): skip it.
+						b.log.Warn("consume queue unit points outside the commit log", zap.Stringer("queue", q),
+							zap.Int64("offset", next), zap.Int64("phyOffset", u.PhyOffset))
+						next++
+						continue
+					}
+					return nil, fmt.Errorf("read %s at %d: %w", q, next, storeError(err))
+				}
+				count++
+				next++
+				if count >= maxMsgs {
+					break scan
+				}
 			}
 		}
 	}
@@ -187,12 +208,77 @@ scan:
 	return res, nil
 }
 
-// tagMatches reads the record's tag to settle a hash match, so a tag that merely collides with a
-// subscribed one never goes over the wire. An unreadable record is left to the read that follows.
-func (b *Broker) tagMatches(ctx context.Context, u storage.Unit, f tagFilter) bool {
-	m, err := b.store.Message(ctx, u.PhyOffset)
-	if err != nil {
-		return true
+// takeCandidates returns the head of units that holds want units passing MatchUnit (or all
+// of units).
+func takeCandidates(units []storage.Unit, f filter.Filter, want int) []storage.Unit {
+	n := 0
+	for i, u := range units {
+		if f.MatchUnit(u.TagsCode) {
+			if n++; n == want {
+				return units[:i+1]
+			}
+		}
 	}
-	return f.matchTag(m.Properties[message.PropertyTags])
+	return units
+}
+
+// filterScratch holds selectUnits' buffers across the chunks of one pull.
+type filterScratch struct {
+	keep    []bool
+	idx     []int
+	props   []message.Properties
+	matched []bool
+}
+
+// selectUnits decides which units of chunk (whose first is at queue offset first) the pull
+// delivers: MatchUnit on each, then, unless the filter is Exact, one decode of each candidate's
+// record and MatchBatch over their properties. A record that cannot be read or decoded is
+// refused with a warning (its bytes could not be filtered, and so are not sent).
+func (b *Broker) selectUnits(ctx context.Context, q topic.QueueRef, first int64, chunk []storage.Unit,
+	f filter.Filter, exact bool, sc *filterScratch) ([]bool, error) {
+	keep := resize(&sc.keep, len(chunk))
+	idx, props := sc.idx[:0], sc.props[:0]
+	for k, u := range chunk {
+		if !f.MatchUnit(u.TagsCode) {
+			continue
+		}
+		if exact {
+			keep[k] = true
+			continue
+		}
+		m, err := b.store.Message(ctx, u.PhyOffset)
+		if err != nil {
+			if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrCorrupt) {
+				b.log.Warn("record of a filtered pull cannot be read; skipped", zap.Stringer("queue", q),
+					zap.Int64("offset", first+int64(k)), zap.Int64("phyOffset", u.PhyOffset), zap.Error(err))
+				continue
+			}
+			return nil, fmt.Errorf("read %s at %d for its properties: %w", q, first+int64(k), storeError(err))
+		}
+		idx = append(idx, k)
+		props = append(props, m.Properties)
+	}
+	sc.idx, sc.props = idx, props
+	if len(props) == 0 {
+		return keep, nil
+	}
+	matched := resize(&sc.matched, len(props))
+	if err := f.MatchBatch(ctx, props, matched); err != nil {
+		return nil, fmt.Errorf("filter %s at %d: %w", q, first, err)
+	}
+	for p, k := range idx {
+		keep[k] = matched[p]
+	}
+	clear(props) // drop the maps before the next chunk
+	return keep, nil
+}
+
+// resize returns (*buf)[:n] cleared, growing *buf when it is too short.
+func resize(buf *[]bool, n int) []bool {
+	if cap(*buf) < n {
+		*buf = make([]bool, n, max(n, 256))
+	}
+	b := (*buf)[:n]
+	clear(b)
+	return b
 }

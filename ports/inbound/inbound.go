@@ -235,3 +235,10 @@ type Timers interface {
 	ListTimers(ctx context.Context, fromMs int64, limit int) ([]TimerInfo, error)
 	CancelTimer(ctx context.Context, phyOffset int64) error
 }
+
+// SubscriptionChecker validates a subscription before a client uses it (CHECK_CLIENT_CONFIG,
+// sent by Java clients): nil when the broker can filter by it, errs.ErrSubscriptionParse when its
+// expression does not compile.
+type SubscriptionChecker interface {
+	CheckSubscription(ctx context.Context, group string, sub Subscription) error
+}

@@ -61,6 +61,7 @@ func (h *Handlers) Register(r *remoting.Router, inlineWrites bool) {
 	// A group's first heartbeat persists the group and its retry topic: not on the read loop.
 	r.Handle(wire.HeartBeat, h.heartbeat)
 	r.Handle(wire.UnregisterClient, h.unregisterClient)
+	r.Handle(wire.CheckClientConfig, h.checkClientConfig) // compiles an expression: not on the read loop
 	quick(wire.GetConsumerListByGroup, h.consumerList)
 	quick(wire.QueryConsumerOffset, h.queryConsumerOffset)
 	quick(wire.UpdateConsumerOffset, h.updateConsumerOffset)

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/rocketgo/rocketgo/adapters/filter/sql92"
+	"github.com/rocketgo/rocketgo/adapters/filter/tag"
 	"github.com/rocketgo/rocketgo/adapters/remoting"
 	"github.com/rocketgo/rocketgo/adapters/remoting/brokerapi"
 	"github.com/rocketgo/rocketgo/adapters/remoting/namesrvapi"
@@ -20,6 +22,7 @@ import (
 	"github.com/rocketgo/rocketgo/core/broker"
 	"github.com/rocketgo/rocketgo/core/namesrv"
 	"github.com/rocketgo/rocketgo/ports/clock"
+	"github.com/rocketgo/rocketgo/ports/filter"
 	"github.com/rocketgo/rocketgo/ports/storage"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -141,18 +144,36 @@ func brokerModule(cfg Config) fx.Option {
 			func(cfg Config, log *zap.Logger) *remoting.Client {
 				return remoting.NewClient(cfg.Remoting, nil, log.Named("broker.client"))
 			},
-			func(e engine, c *remoting.Client, clk clock.Clock, log *zap.Logger) *broker.Broker {
+			newFilterRegistry,
+			func(e engine, c *remoting.Client, filters *filter.Registry, clk clock.Clock, log *zap.Logger) *broker.Broker {
 				bc := cfg.Broker.Config
 				if bc.HotLogBytes == 0 {
 					// RocketMQ's accessMessageInMemoryMaxRatio: 40% of physical memory.
 					bc.HotLogBytes = totalMemory() * 4 / 10
 				}
-				return broker.New(bc, e.store, e.meta, brokerapi.NewNamesrvClient(c), clk, log.Named("broker"),
+				return broker.New(bc, e.store, e.meta, brokerapi.NewNamesrvClient(c), filters, clk, log.Named("broker"),
 					broker.WithTimerLog(e.timers))
 			},
 		),
 		fx.Invoke(startBroker),
 	)
+}
+
+// newFilterRegistry provides the broker's filter compilers: TAG always, SQL92 (lowered onto expr)
+// when broker.enablePropertyFilter is on, within the broker.filterMax* limits. A plugin host
+// would register its types here.
+func newFilterRegistry(cfg Config) (*filter.Registry, error) {
+	bc := cfg.Broker.Config
+	cs := []filter.Compiler{tag.New()}
+	if bc.EnablePropertyFilter {
+		c, err := sql92.New(sql92.Config{MaxExpressionLength: bc.FilterMaxExpressionLength, MaxDepth: bc.FilterMaxDepth,
+			MaxInList: bc.FilterMaxInList, CacheSize: sql92.Defaults().CacheSize})
+		if err != nil {
+			return nil, fmt.Errorf("broker.filterMax*: %w", err)
+		}
+		cs = append(cs, c)
+	}
+	return filter.NewRegistry(cs...)
 }
 
 // startBroker orders the broker's lifecycle: store, client, domain, then the listener; fx stops
