@@ -2,9 +2,11 @@ package producer
 
 import (
 	"encoding/binary"
+	"errors"
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/rocketgo/rocketgo/sdk/internal/remote"
 	"github.com/rocketgo/rocketgo/sdk/message"
 	"github.com/rocketgo/rocketgo/sdk/wire"
 )
@@ -28,7 +30,79 @@ type request struct {
 
 	buf []byte // backing store for props and an owned body
 
+	res SendResult // filled by DecodeResponse
+
 	asyncState
+}
+
+// errFullDecode asks the connection to decode a response fully (errors, unusual headers).
+var errFullDecode = errors.New("decode fully")
+
+// DecodeResponse reads a successful send response straight from its header, on the connection's
+// read loop (remote.ResponseDecoder): no Command, no map.
+func (r *request) DecodeResponse(code int16, header []byte) error {
+	var st Status
+	switch code {
+	case wire.Success:
+		st = SendOK
+	case wire.FlushDiskTimeout:
+		st = SendFlushDiskTimeout
+	case wire.FlushSlaveTimeout:
+		st = SendFlushSlaveTimeout
+	case wire.SlaveNotAvailable:
+		st = SendSlaveNotAvailable
+	default:
+		return errFullDecode
+	}
+	res := SendResult{Status: st, MsgID: r.msgID, Queue: r.q, RegionID: "DefaultRegion", TraceOn: true}
+	bad := false
+	ok := remote.ExtFields(header, func(k, v []byte) {
+		switch string(k) {
+		case "msgId":
+			res.OffsetMsgID = string(v)
+		case "queueId":
+			n, ok := atoi(v)
+			bad = bad || !ok
+			res.Queue.QueueID = int32(n)
+		case "queueOffset":
+			n, ok := atoi(v)
+			bad = bad || !ok
+			res.QueueOffset = n
+		case "MSG_REGION":
+			if string(v) != "DefaultRegion" && len(v) > 0 {
+				res.RegionID = string(v)
+			}
+		case "TRACE_ON":
+			res.TraceOn = string(v) != "false"
+		}
+	})
+	if !ok || bad {
+		return errFullDecode
+	}
+	r.res = res
+	return nil
+}
+
+// atoi parses a decimal int64 without allocating.
+func atoi(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // AppendFrame writes SEND_MESSAGE_V2 (310) or SEND_BATCH_MESSAGE (320) with the V2 short header

@@ -95,12 +95,16 @@ func (p *Producer) sendSync(ctx context.Context, r *request, route *client.Route
 		}
 		addr := route.MasterAddr(q.BrokerName)
 		r.queueID = q.QueueID
+		r.q = q
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if !hasDeadline {
 			actx, cancel = context.WithTimeout(ctx, p.opts.SendTimeout)
 		}
 		resp, err := p.client.InvokeEncoded(actx, addr, r)
 		cancel()
+		if err == nil && resp == nil {
+			return r.res, nil // decoded on the read loop
+		}
 		if err == nil {
 			var res SendResult
 			res, err = sendResult(addr, code, q, r.msgID, resp)
@@ -236,7 +240,10 @@ func (r *request) done(resp *wire.Command, err error) {
 		code = wire.SendBatchMessage
 	}
 	var res SendResult
-	if err == nil {
+	switch {
+	case err == nil && resp == nil:
+		res = r.res // decoded on the read loop
+	case err == nil:
 		res, err = sendResult(r.addr, code, r.q, r.msgID, resp)
 	}
 	for err != nil && r.attempts < p.opts.MaxAttempts && r.ctx.Err() == nil && retriable(err) {

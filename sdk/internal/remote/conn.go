@@ -6,9 +6,11 @@ package remote
 
 import (
 	"bufio"
+	"encoding/binary"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -215,6 +217,7 @@ type call struct {
 	// written is set once the request's frame is encoded. Until then only the caller (or a
 	// close) may complete an asynchronous call: the encoder still belongs to the caller.
 	written bool
+	dec     ResponseDecoder // the encoder, when it decodes its own response
 	resp    *wire.Command
 	err     error
 }
@@ -229,7 +232,7 @@ var callPool = sync.Pool{New: func() any { return &call{ch: make(chan result, 1)
 func getCall() *call { return callPool.Get().(*call) }
 
 func putCall(k *call) {
-	k.cb, k.ctx, k.resp, k.err, k.deadline, k.written = nil, nil, nil, nil, time.Time{}, false
+	k.cb, k.ctx, k.resp, k.err, k.deadline, k.written, k.dec = nil, nil, nil, nil, time.Time{}, false, nil
 	callPool.Put(k)
 }
 
@@ -320,6 +323,7 @@ func (c *Conn) Invoke(ctx context.Context, enc Encoder) (*wire.Command, error) {
 		return nil, err
 	}
 	k := getCall()
+	k.dec, _ = enc.(ResponseDecoder)
 	opaque, err := c.register(k)
 	if err != nil {
 		putCall(k)
@@ -359,6 +363,7 @@ func (c *Conn) InvokeAsync(ctx context.Context, enc Encoder, timeout time.Durati
 	k := getCall()
 	k.cb = cb
 	k.ctx = ctx
+	k.dec, _ = enc.(ResponseDecoder)
 	if d, ok := ctx.Deadline(); ok {
 		k.deadline = d
 	} else if timeout > 0 {
@@ -437,22 +442,23 @@ func (c *Conn) readLoop() {
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	var buf []byte
 	for {
-		payload, err := wire.ReadFrame(br, 0, buf)
+		payload, err := readFrame(br, buf)
 		if err != nil {
 			c.closeWith(fmt.Errorf("%w: read from %s: %w", ErrConnection, c.addr, err))
 			return
 		}
 		c.lastRead.Store(time.Now().UnixNano())
+		buf = payload
+		if c.fastResponse(payload) {
+			continue
+		}
 		cmd, err := wire.DecodeCommand(payload)
 		if err != nil {
 			c.log.Warn("dropping a malformed frame", "err", err)
-			buf = payload
 			continue
 		}
 		if cmd.Body != nil {
 			buf = nil // the body aliases this buffer: read the next frame into a new one
-		} else {
-			buf = payload
 		}
 		if cmd.IsResponse() {
 			if k, ok := c.unregister(cmd.Opaque); ok {
@@ -469,6 +475,67 @@ func (c *Conn) readLoop() {
 			}
 		}
 	}
+}
+
+// readFrame is wire.ReadFrame without its per-frame allocation of the length word (Peek reads
+// it in place).
+func readFrame(br *bufio.Reader, buf []byte) ([]byte, error) {
+	word, err := br.Peek(4)
+	if err != nil {
+		if err == io.EOF && len(word) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	n := int(int32(binary.BigEndian.Uint32(word)))
+	if n < 4 || n > wire.DefaultMaxFrame {
+		return nil, fmt.Errorf("%w: frame length %d", wire.ErrMalformed, n)
+	}
+	_, _ = br.Discard(4)
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(br, buf); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return buf, nil
+}
+
+// fastResponse completes the call of a bodiless JSON response whose encoder decodes it itself,
+// without building a Command; false means the frame needs the full decoder.
+func (c *Conn) fastResponse(payload []byte) bool {
+	word := binary.BigEndian.Uint32(payload)
+	hlen := int(word & 0xFFFFFF)
+	if word>>24 != uint32(wire.SerializeJSON) || hlen != len(payload)-4 {
+		return false // not JSON, or a body follows
+	}
+	header := payload[4:]
+	code, opaque, flag, ok := peekHeader(header)
+	if !ok || flag&wire.FlagResponse == 0 {
+		return false
+	}
+	c.pmu.Lock()
+	k := c.pending[opaque]
+	if k == nil || k.dec == nil {
+		c.pmu.Unlock()
+		return k == nil // nobody waits: drop it; a plain call: full decode
+	}
+	delete(c.pending, opaque)
+	if k.cb != nil {
+		c.nAsync--
+	}
+	c.pmu.Unlock()
+	if err := k.dec.DecodeResponse(code, header); err != nil {
+		cmd, err := wire.DecodeCommand(payload)
+		c.finish(k, cmd, err)
+		return true
+	}
+	c.finish(k, nil, nil)
+	return true
 }
 
 // sweepLoop fails asynchronous calls whose deadline passed or whose context ended, and closes a
