@@ -364,3 +364,53 @@ func TestSDKPullConsumerExplicitOffsets(t *testing.T) {
 		t.Errorf("max offset %d %v", off, err)
 	}
 }
+
+// TestSDKResetOffsetByTime: the SDK admin resets a group's offsets to a time before every message;
+// rocketgo tells the online SDK consumer (RESET_CONSUMER_CLIENT_OFFSET), which reads everything
+// again.
+func TestSDKResetOffsetByTime(t *testing.T) {
+	t.Parallel()
+	testDeadline(t, 2*time.Minute)
+	b := startBroker(t, t.TempDir())
+	a := sdkAdmin(t, b)
+	topic, group := uniqueName("sdkreset"), uniqueName("sdkresetg")
+	sdkCreateTopic(t, a, topic, 2)
+	before := time.Now().Add(-time.Second)
+	rec := newSDKRecorder()
+	sdkPush(t, sdkPushOptions(b, group), topic, rec.handler("c"))
+	p := sdkProducer(t, b)
+	ids := sdkSendIDs(t, p, topic, "r", 30, nil)
+	waitFor(t, 30*time.Second, "first delivery", func() (bool, string) { return rec.has(ids) })
+	waitFor(t, 15*time.Second, "offsets committed", func() (bool, string) {
+		offs, err := a.ConsumerOffsets(context.Background(), group, topic)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, o := range offs {
+			if o.Committed != o.Max {
+				return false, fmt.Sprintf("%+v", o)
+			}
+		}
+		return true, ""
+	})
+	reset, err := a.ResetOffsetByTime(context.Background(), group, topic, before, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, off := range reset {
+		if off != 0 {
+			t.Errorf("reset %v to %d, want 0", q, off)
+		}
+	}
+	waitFor(t, 30*time.Second, "every message a second time", func() (bool, string) {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		n := 0
+		for _, id := range ids {
+			if len(rec.byID[id]) >= 2 {
+				n++
+			}
+		}
+		return n == len(ids), fmt.Sprintf("%d/%d again", n, len(ids))
+	})
+}

@@ -76,6 +76,7 @@ type PushConsumer struct {
 
 	rebalanceWake chan struct{}
 	unregister    func()
+	resets        map[message.Queue]int64 // offsets a broker asked to reset to, applied by the rebalance loop
 }
 
 // NewPush makes a push consumer; Subscribe, then Start.
@@ -328,6 +329,61 @@ func (p *PushConsumer) RunningInfo() map[string]string {
 		"PROP_THREADPOOL_CORE_SIZE":     strconv.Itoa(p.opts.Concurrency),
 		"PROP_CONSUMER_START_TIMESTAMP": strconv.FormatInt(started.UnixMilli(), 10),
 	}
+}
+
+// ResetOffsets implements client.OffsetResetter (RESET_CONSUMER_CLIENT_OFFSET, sent by brokers
+// when an admin resets the group's offsets): the queues named restart from the given offsets.
+func (p *PushConsumer) ResetOffsets(topic string, offsets map[message.Queue]int64) {
+	if _, ok := p.subs[topic]; !ok || len(offsets) == 0 {
+		return
+	}
+	p.mu.Lock()
+	if p.resets == nil {
+		p.resets = map[message.Queue]int64{}
+	}
+	for q, off := range offsets {
+		p.resets[q] = off
+	}
+	p.mu.Unlock()
+	p.wakeRebalance()
+}
+
+// applyResets stops the queues to reset, stores their new offsets and lets the rebalance that
+// follows take them again from there.
+func (p *PushConsumer) applyResets() {
+	p.mu.Lock()
+	resets := p.resets
+	p.resets = nil
+	var stopped []*processQueue
+	for q := range resets {
+		if pq := p.queues[q]; pq != nil {
+			delete(p.queues, q)
+			stopped = append(stopped, pq)
+		}
+	}
+	p.mu.Unlock()
+	if len(resets) == 0 {
+		return
+	}
+	for _, pq := range stopped {
+		pq.drop()
+		select {
+		case <-pq.done: // retired: its last commit is behind us
+		case <-p.runCtx.Done():
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(p.runCtx, p.client.RequestTimeout())
+	defer cancel()
+	qs := make([]message.Queue, 0, len(resets))
+	for q, off := range resets {
+		p.offsets.update(q, off)
+		qs = append(qs, q)
+	}
+	if err := p.offsets.persist(ctx, qs); err != nil {
+		p.log.Warn("storing reset offsets failed", "err", err)
+	}
+	p.log.Info("offsets reset", "queues", len(resets))
 }
 
 // Assigned lists the queues this consumer currently reads, sorted.

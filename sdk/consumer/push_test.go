@@ -14,6 +14,7 @@ import (
 	"github.com/rocketgo/rocketgo/sdk/internal/fakemq"
 	"github.com/rocketgo/rocketgo/sdk/internal/leaktest"
 	"github.com/rocketgo/rocketgo/sdk/message"
+	"github.com/rocketgo/rocketgo/sdk/wire"
 )
 
 // recorder collects deliveries.
@@ -425,5 +426,38 @@ func TestShutdownBoundedByContext(t *testing.T) {
 	defer cancel()
 	if err := c.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("shutdown: %v", err)
+	}
+}
+
+// A broker's RESET_CONSUMER_CLIENT_OFFSET makes the consumer read the named queues again from
+// the given offsets.
+func TestResetOffsetsFromBroker(t *testing.T) {
+	defer leaktest.Check(t)()
+	cl := fakemq.NewCluster(t, 1)
+	cl.CreateTopic("T", 2)
+	b := cl.Brokers[0]
+	rec := newRecorder()
+	c := startPush(t, fastOptions(cl.NS.Addr, "rg"), "T", rec.handler("c", nil))
+	total := fill(b, "T", 2, 10, "m")
+	waitUntil(t, 10*time.Second, "first pass", func() bool { return rec.distinct() == total })
+	waitUntil(t, 5*time.Second, "commit", func() bool { return b.Offset("rg", "T", 1) == 10 })
+	body := `{"offsetTable":{{"brokerName":"broker-0","queueId":1,"topic":"T"}:4}}`
+	req := wire.NewRequest(wire.ResetConsumerClientOffset, map[string]string{"topic": "T", "group": "rg", "timestamp": "0", "isForce": "true"}, []byte(body))
+	req.Flag = wire.FlagOneway
+	for _, conn := range b.Conns() {
+		_ = conn.Write(req)
+	}
+	waitUntil(t, 10*time.Second, "re-delivery from offset 4", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return rec.byID["m-1-4"] == 2 && rec.byID["m-1-9"] == 2
+	})
+	rec.mu.Lock()
+	if rec.byID["m-1-3"] != 1 || rec.byID["m-0-5"] != 1 {
+		t.Errorf("deliveries of m-1-3: %d, m-0-5: %d; want 1 (before the reset point, other queue)", rec.byID["m-1-3"], rec.byID["m-0-5"])
+	}
+	rec.mu.Unlock()
+	if err := c.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

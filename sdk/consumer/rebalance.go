@@ -15,6 +15,7 @@ func (p *PushConsumer) rebalanceLoop() {
 	t := time.NewTicker(p.opts.RebalanceInterval)
 	defer t.Stop()
 	for {
+		p.applyResets()
 		p.rebalance()
 		select {
 		case <-p.runCtx.Done():
