@@ -308,6 +308,11 @@ func (c *Client) dial(e *connEntry, addr string) {
 	}
 	e.conn, e.err = conn, err
 	close(e.ready)
+	if err == nil {
+		// A new connection to a broker (first use, or after a break) carries no registration
+		// yet: heartbeat now rather than at the next period, or pulls fail until then.
+		c.wakeHeartbeat()
+	}
 }
 
 // withTimeout bounds ctx by the request timeout when it has no deadline.
@@ -454,12 +459,3 @@ func (c *Client) CallNameServer(ctx context.Context, cmd *wire.Command) (*wire.C
 
 // NameServers returns the configured name-server addresses.
 func (c *Client) NameServers() []string { return append([]string(nil), c.opts.NameServers...) }
-
-// Go runs fn in a goroutine that Close waits for; fn should return when Done is closed.
-func (c *Client) Go(fn func()) {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		fn()
-	}()
-}

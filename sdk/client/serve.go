@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/rocketgo/rocketgo/sdk/internal/remote"
 	"github.com/rocketgo/rocketgo/sdk/message"
@@ -46,7 +47,7 @@ func (c *Client) runningInfo(req *wire.Command) *wire.Command {
 	if props == nil {
 		props = map[string]string{}
 	}
-	props["PROP_NAMESERVER_ADDR"] = joinSemicolon(c.opts.NameServers)
+	props["PROP_NAMESERVER_ADDR"] = strings.Join(c.opts.NameServers, ";")
 	body, err := json.Marshal(struct {
 		Properties      map[string]string       `json:"properties"`
 		SubscriptionSet []wire.SubscriptionData `json:"subscriptionSet"`
@@ -60,17 +61,6 @@ func (c *Client) runningInfo(req *wire.Command) *wire.Command {
 	resp := wire.NewResponse(req, wire.Success, "")
 	resp.Body = body
 	return resp
-}
-
-func joinSemicolon(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += ";"
-		}
-		out += v
-	}
-	return out
 }
 
 // resetOffsets hands RESET_CONSUMER_CLIENT_OFFSET to the group's consumer.

@@ -461,3 +461,26 @@ func TestResetOffsetsFromBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// When the broker drops every connection (a restart at the same address), the consumer dials
+// again, registers again at once and goes on consuming.
+func TestPushConsumerRecoversAfterConnectionLoss(t *testing.T) {
+	defer leaktest.Check(t)()
+	cl := fakemq.NewCluster(t, 1)
+	cl.CreateTopic("T", 2)
+	b := cl.Brokers[0]
+	rec := newRecorder()
+	o := fastOptions(cl.NS.Addr, "lossg")
+	c := startPush(t, o, "T", rec.handler("c", nil))
+	fill(b, "T", 2, 5, "before")
+	waitUntil(t, 10*time.Second, "first messages", func() bool { return rec.distinct() == 10 })
+	for _, conn := range b.Conns() {
+		conn.Close()
+	}
+	waitUntil(t, 5*time.Second, "membership again", func() bool { return len(b.Members("lossg")) == 1 })
+	fill(b, "T", 2, 5, "after")
+	waitUntil(t, 10*time.Second, "messages after the break", func() bool { return rec.distinct() == 20 })
+	if err := c.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
