@@ -188,7 +188,9 @@ func New(opts Options) (*Producer, error) {
 func (p *Producer) Client() *client.Client { return p.client }
 
 // Shutdown stops accepting sends, waits for the sends in progress (asynchronous ones included)
-// to finish, and closes the producer's own client. It returns early with ctx's error.
+// to finish, and closes the producer's own client. When ctx ends first, an own client is closed at
+// once (failing what is still waiting, whose callbacks then run) and ctx's error is returned; with
+// a shared client the sends still waiting finish by their own deadlines.
 func (p *Producer) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -205,12 +207,11 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		// Close the client anyway: pending sends fail at once, and the waiter above ends.
+		p.unregister()
 		if p.ownClient {
 			_ = p.client.Close(context.Background())
+			<-done
 		}
-		<-done
-		p.unregister()
 		return fmt.Errorf("rocketgo: producer shutdown: %w", ctx.Err())
 	}
 	p.unregister()

@@ -458,3 +458,40 @@ func waitUntil(t *testing.T, cond func() bool, what string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// When Shutdown's context ends first, the producer's own client is closed: the sends still
+// waiting fail (their callbacks run) and nothing is left running.
+func TestShutdownGivesUpWithItsContext(t *testing.T) {
+	defer leaktest.Check(t)()
+	cl := fakemq.NewCluster(t, 1)
+	cl.CreateTopic("T", 4)
+	cl.Brokers[0].Hook(func(_ *fakemq.Conn, req *wire.Command) *wire.Command {
+		if req.Code == wire.SendMessageV2 {
+			return fakemq.NoAnswer
+		}
+		return nil
+	})
+	p := newProducer(t, cl.NS.Addr, func(o *Options) { o.SendTimeout = time.Minute })
+	var failed atomic.Int32
+	for range 5 {
+		if err := p.SendAsync(context.Background(), &message.Message{Topic: "T", Body: []byte("x")}, func(_ SendResult, err error) {
+			if errors.Is(err, ErrClosed) {
+				failed.Add(1)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := p.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("shutdown took %s", d)
+	}
+	if failed.Load() != 5 {
+		t.Errorf("%d of 5 callbacks reported ErrClosed", failed.Load())
+	}
+}
