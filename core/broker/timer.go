@@ -19,13 +19,16 @@ import (
 
 // Timer message properties (RocketMQ 5's names).
 const (
-	PropertyTimerDeliverMs    = "TIMER_DELIVER_MS"
-	PropertyTimerDelaySec     = "TIMER_DELAY_SEC"
-	PropertyTimerDelayMs      = "TIMER_DELAY_MS"
-	PropertyStartDeliverTime  = "__STARTDELIVERTIME"
-	PropertyTimerOutMs        = "TIMER_OUT_MS"
-	TimerTopic                = "rmq_sys_wheel_timer"
-	timerCheckpointDoc        = "timerCheckpoint.json"
+	PropertyTimerDeliverMs   = "TIMER_DELIVER_MS"
+	PropertyTimerDelaySec    = "TIMER_DELAY_SEC"
+	PropertyTimerDelayMs     = "TIMER_DELAY_MS"
+	PropertyStartDeliverTime = "__STARTDELIVERTIME"
+	PropertyTimerOutMs       = "TIMER_OUT_MS"
+	TimerTopic               = "rmq_sys_wheel_timer"
+	timerCheckpointDoc       = "timerCheckpoint.json"
+	// timerSlotMarginSeconds widens the wheel beyond the longest delay, so the dequeue step may
+	// fall behind (a slow disk, a restart) by up to an hour before a new timer's slot could still
+	// hold an undelivered second; enqueue waits rather than overwrite one.
 	timerSlotMarginSeconds    = 3600
 	timerCompactEvery         = 10 * time.Minute
 	timerCheckpointEvery      = time.Second
@@ -33,7 +36,7 @@ const (
 	timerDeliverBatchMessages = 64
 )
 
-var timerQueue = topic.QueueRef{Topic: TimerTopic, QueueID: 0}
+func timerQueue() topic.QueueRef { return topic.QueueRef{Topic: TimerTopic, QueueID: 0} }
 
 // ErrTimerNotPending is the port's error, named here for the domain's callers.
 var ErrTimerNotPending = inbound.ErrTimerNotPending
@@ -66,6 +69,7 @@ type timers struct {
 	slots     []slotHead
 	enqueued  int64
 	delivered int64
+	saved     timerCheckpoint // the last checkpoint written
 	wake      chan struct{}
 }
 
@@ -89,11 +93,24 @@ func (t *timers) load(ctx context.Context) error {
 	if err := t.tlog.Truncate(ctx, cp.LogEnd); err != nil {
 		return fmt.Errorf("timer log: %w", err)
 	}
-	t.enqueued, t.delivered = cp.Enqueued, cp.Delivered
+	// After a power loss the log may hold less than the checkpoint says: enqueue from what exists.
+	_, queueEnd := t.b.store.QueueBounds(timerQueue())
+	t.enqueued, t.delivered = min(cp.Enqueued, queueEnd), cp.Delivered
+	start, _ := t.tlog.Bounds()
+	// The wheel must span every pending second, also those filed under a longer maximum delay.
+	furthest := t.delivered
+	if err := t.tlog.Scan(ctx, start, func(_ int64, e storage.TimerEntry) bool {
+		furthest = max(furthest, e.DueMs/1000)
+		return true
+	}); err != nil {
+		return err
+	}
+	if need := int(furthest-t.delivered) + 1; need > len(t.slots) {
+		t.slots = make([]slotHead, need+timerSlotMarginSeconds)
+	}
 	for i := range t.slots {
 		t.slots[i] = slotHead{second: -1, last: -1}
 	}
-	start, _ := t.tlog.Bounds()
 	return t.tlog.Scan(ctx, start, func(pos int64, e storage.TimerEntry) bool {
 		if sec := e.DueMs / 1000; sec >= t.delivered {
 			t.slots[t.slotOf(sec)] = slotHead{second: sec, last: pos}
@@ -101,6 +118,9 @@ func (t *timers) load(ctx context.Context) error {
 		return true
 	})
 }
+
+// errSlotBusy: a timer's slot still holds an undelivered second; enqueue waits for the wheel.
+var errSlotBusy = errors.New("timer slot still holds an undelivered second")
 
 func (t *timers) slotOf(sec int64) int { return int(sec % int64(len(t.slots))) }
 
@@ -137,7 +157,7 @@ func (b *Broker) divertTimer(m *message.Message) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	if time.Duration(due-now)*time.Millisecond > b.cfg.TimerMaxDelay {
+	if due-now > b.cfg.TimerMaxDelay.Milliseconds() { // in ms: a Duration product could overflow
 		return false, fmt.Errorf("%w: delivery time %d is more than %s ahead (broker.timerMaxDelay)",
 			errs.ErrMessageIllegal, due, b.cfg.TimerMaxDelay)
 	}
@@ -152,7 +172,7 @@ func (b *Broker) divertTimer(m *message.Message) (bool, error) {
 }
 
 func (t *timers) arrived(q topic.QueueRef, _ int64) {
-	if q == timerQueue {
+	if q == timerQueue() {
 		select {
 		case t.wake <- struct{}{}:
 		default:
@@ -174,28 +194,31 @@ func (t *timers) enqueueLoop(ctx context.Context) {
 		t.mu.Lock()
 		off := t.enqueued
 		t.mu.Unlock()
-		minOff, maxOff := t.b.store.QueueBounds(timerQueue)
+		minOff, maxOff := t.b.store.QueueBounds(timerQueue())
 		off = max(off, minOff)
 		if off >= maxOff {
 			t.b.sched.sleep(ctx, t.wake, time.Minute)
 			continue
 		}
 		var err error
-		units, err = t.b.store.Lookup(ctx, timerQueue, off, min(int(maxOff-off), timerEnqueueBatch), units[:0])
+		units, err = t.b.store.Lookup(ctx, timerQueue(), off, min(int(maxOff-off), timerEnqueueBatch), units[:0])
 		if err != nil || len(units) == 0 {
 			t.log.Warn("timer enqueue: lookup failed", zap.Int64("offset", off), zap.Error(err))
 			t.b.sched.sleep(ctx, nil, time.Second)
 			continue
 		}
 		if err := t.enqueue(ctx, off, units); err != nil {
-			t.log.Warn("timer enqueue failed; retrying", zap.Int64("offset", off), zap.Error(err))
+			if !errors.Is(err, errSlotBusy) {
+				t.log.Warn("timer enqueue failed; retrying", zap.Int64("offset", off), zap.Error(err))
+			}
 			t.b.sched.sleep(ctx, nil, time.Second)
 		}
 	}
 }
 
-// enqueue files one batch of timer messages into the wheel; messages whose second was already
-// delivered go out at once.
+// enqueue files one batch of timer messages into the wheel. A message due in a second already
+// delivered is filed under the next second to deliver, so it goes out on the normal path. It stops
+// early (and files the rest later) when a slot still holds an undelivered second.
 func (t *timers) enqueue(ctx context.Context, off int64, units []storage.Unit) error {
 	type pending struct {
 		due int64
@@ -204,40 +227,49 @@ func (t *timers) enqueue(ctx context.Context, off int64, units []storage.Unit) e
 	ps := make([]pending, 0, len(units))
 	for _, u := range units {
 		m, err := t.b.store.Message(ctx, u.PhyOffset)
+		if errors.Is(err, storage.ErrNotFound) {
+			ps = append(ps, pending{-1, u}) // gone with retention: nothing to file
+			continue
+		}
 		if err != nil {
-			continue // gone with retention
+			return fmt.Errorf("timer message at %d: %w", u.PhyOffset, err)
 		}
 		due, err := strconv.ParseInt(m.Properties[PropertyTimerOutMs], 10, 64)
 		if err != nil {
 			t.log.Warn("timer message without TIMER_OUT_MS; dropped", zap.Int64("phyOffset", u.PhyOffset))
-			continue
+			due = -1
 		}
 		ps = append(ps, pending{due, u})
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var late []storage.TimerEntry
 	entries := make([]storage.TimerEntry, 0, len(ps))
 	_, end := t.tlog.Bounds()
 	heads := make(map[int]slotHead)
+	filed := 0
+	var busy error
 	for _, p := range ps {
-		sec := p.due / 1000
-		e := storage.TimerEntry{PrevPos: -1, DueMs: p.due, PhyOffset: p.u.PhyOffset, Size: p.u.Size}
-		if sec < t.delivered {
-			late = append(late, e)
+		if p.due < 0 {
+			filed++
 			continue
 		}
+		sec := max(p.due/1000, t.delivered)
 		slot := t.slotOf(sec)
 		h, ok := heads[slot]
 		if !ok {
 			h = t.slots[slot]
 		}
+		if h.second != sec && h.second >= t.delivered {
+			busy = errSlotBusy
+			break
+		}
+		e := storage.TimerEntry{PrevPos: -1, DueMs: p.due, PhyOffset: p.u.PhyOffset, Size: p.u.Size}
 		if h.second == sec {
 			e.PrevPos = h.last
 		}
-		pos := end + int64(len(entries))
+		heads[slot] = slotHead{second: sec, last: end + int64(len(entries))}
 		entries = append(entries, e)
-		heads[slot] = slotHead{second: sec, last: pos}
+		filed++
 	}
 	if len(entries) > 0 {
 		if _, err := t.tlog.Append(ctx, entries); err != nil {
@@ -247,13 +279,8 @@ func (t *timers) enqueue(ctx context.Context, off int64, units []storage.Unit) e
 			t.slots[slot] = h
 		}
 	}
-	if len(late) > 0 {
-		if err := t.deliver(ctx, late); err != nil {
-			return err
-		}
-	}
-	t.enqueued = off + int64(len(units))
-	return nil
+	t.enqueued = off + int64(filed)
+	return busy
 }
 
 func (t *timers) dequeueLoop(ctx context.Context) {
@@ -316,8 +343,10 @@ func liveEntries(chain []storage.TimerEntry) []storage.TimerEntry {
 		}
 	}
 	out := make([]storage.TimerEntry, 0, len(chain))
+	seen := make(map[int64]bool, len(chain))
 	for i := len(chain) - 1; i >= 0; i-- {
-		if e := chain[i]; e.Flags&storage.TimerFlagCancel == 0 && !cancelled[e.PhyOffset] {
+		if e := chain[i]; e.Flags&storage.TimerFlagCancel == 0 && !cancelled[e.PhyOffset] && !seen[e.PhyOffset] {
+			seen[e.PhyOffset] = true
 			out = append(out, e)
 		}
 	}
@@ -341,8 +370,17 @@ func (t *timers) deliver(ctx context.Context, entries []storage.TimerEntry) erro
 	}
 	for _, e := range entries {
 		m, err := t.b.store.Message(ctx, e.PhyOffset)
-		if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
 			continue // gone with retention
+		}
+		if err != nil {
+			return fmt.Errorf("timer message at %d: %w", e.PhyOffset, err)
+		}
+		// An entry may outlive its record (a log cut short by a power loss, then grown again):
+		// deliver only the timer message it was filed for.
+		if m.Topic != TimerTopic || m.Properties[PropertyTimerOutMs] != strconv.FormatInt(e.DueMs, 10) {
+			t.log.Warn("timer entry no longer matches its record; skipped", zap.Int64("phyOffset", e.PhyOffset))
+			continue
 		}
 		out, err := restoreDelayed(&m.Message)
 		if err != nil {
@@ -388,11 +426,21 @@ func (t *timers) checkpoint(ctx context.Context) error {
 	t.mu.Lock()
 	_, end := t.tlog.Bounds()
 	cp := timerCheckpoint{Enqueued: t.enqueued, LogEnd: end, Delivered: t.delivered}
+	unchanged := cp == t.saved
 	t.mu.Unlock()
+	if unchanged {
+		return nil // an idle wheel writes nothing
+	}
 	if err := t.tlog.Flush(ctx); err != nil {
 		return err
 	}
-	return t.doc.save(ctx, func() any { return cp })
+	if err := t.doc.save(ctx, func() any { return cp }); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.saved = cp
+	t.mu.Unlock()
+	return nil
 }
 
 // compact releases timer log entries older than every pending one.

@@ -164,3 +164,16 @@ func TestCancelledTimerIsNeverDeliveredAndPendingOnesSurviveRestart(t *testing.T
 		t.Fatalf("delivered %v", got)
 	}
 }
+
+func TestTimerCannotOverflowTheMaxDelayOrBeSentToTheTimerTopic(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r := sendReq("Timed", "", "far")
+	r.Properties["TIMER_DELIVER_MS"] = strconv.FormatInt(time.Now().UnixMilli()+9223372036855, 10)
+	if _, err := e.b.Send(ctx, r); !errors.Is(err, errs.ErrMessageIllegal) {
+		t.Fatalf("overflowing delay: %v", err)
+	}
+	if _, err := e.b.Send(ctx, sendReq(broker.TimerTopic, "", "direct")); !errors.Is(err, errs.ErrNoPermission) {
+		t.Fatalf("direct send to the timer topic: %v", err)
+	}
+}

@@ -23,7 +23,15 @@ const (
 	PropertyTransactionCheckTimes = "TRANSACTION_CHECK_TIMES"
 	PropertyCheckImmunitySeconds  = "CHECK_IMMUNITY_TIME_IN_SECONDS"
 	PropertyTransactionID         = "__transactionId__"
-	opTag                         = "d"
+	// PropertyPreparedQueueOffset names, on a check copy, the half offset of the original send:
+	// decisions are recorded against it, so a decision naming any copy decides them all.
+	PropertyPreparedQueueOffset = "TRAN_PREPARED_QUEUE_OFFSET"
+)
+
+// Op record tags: a decision on an original half offset, or a position superseded by a check copy.
+const (
+	opDecided    = "d"
+	opSuperseded = "s"
 )
 
 // Transaction decisions as END_TRANSACTION carries them (message sys flag values).
@@ -33,35 +41,42 @@ const (
 	TxDecisionRollback int32 = message.SysFlagTxRollback
 )
 
-var (
-	halfQueue = topic.QueueRef{Topic: topic.TransHalfTopic, QueueID: 0}
-	opQueue   = topic.QueueRef{Topic: topic.TransOpHalfTopic, QueueID: 0}
-)
+func halfQueue() topic.QueueRef { return topic.QueueRef{Topic: topic.TransHalfTopic, QueueID: 0} }
+func opQueue() topic.QueueRef   { return topic.QueueRef{Topic: topic.TransOpHalfTopic, QueueID: 0} }
 
-// transactions keeps RocketMQ's two-topic bookkeeping: half messages wait in the half topic, and
-// every decision (commit, rollback, superseded by a re-check copy, discarded) is an op record whose
-// body is the half message's queue offset. Both are ordinary log data, so they survive restarts.
+// transactions keeps RocketMQ's two-topic bookkeeping. Half messages wait in the half topic. A
+// check copies an undecided half message to the end of the half queue (raising its check count,
+// which so survives restarts) and supersedes the old position. Every decision and supersession is
+// an op record, ordinary log data, appended atomically with what it describes.
+//
+// A half message is known by its original offset (the copy carries it), and decisions are kept by
+// original offset: a producer answering late for a position a check has since superseded still
+// decides the transaction, once.
 type transactions struct {
 	b   *Broker
 	log *zap.Logger
 
-	mu       sync.Mutex    // serializes decisions, so each half message is decided once
-	resolved map[int64]int // half queue offset -> 1 once decided, for offsets >= progress
-	progress int64         // every half offset below it is decided
+	mu       sync.Mutex
+	decided  map[int64]struct{} // original offsets decided (committed, rolled back or discarded)
+	done     map[int64]struct{} // positions >= progress that need nothing more
+	progress int64              // every position below it needs nothing more
+	// minPending is the smallest original offset an undone position still refers to, as of the
+	// last complete check pass; originals below it and below progress are resolved for good.
+	minPending int64
 }
 
 func newTransactions(b *Broker, log *zap.Logger) *transactions {
-	return &transactions{b: b, log: log, resolved: make(map[int64]int)}
+	return &transactions{b: b, log: log, decided: make(map[int64]struct{}), done: make(map[int64]struct{})}
 }
 
-// load rebuilds the decided set from the op topic.
+// load rebuilds decisions and supersessions from the op topic.
 func (t *transactions) load(ctx context.Context) error {
 	st := t.b.store
-	minOff, maxOff := st.QueueBounds(opQueue)
+	minOff, maxOff := st.QueueBounds(opQueue())
 	var units []storage.Unit
 	for off := minOff; off < maxOff; {
 		var err error
-		units, err = st.Lookup(ctx, opQueue, off, 256, units[:0])
+		units, err = st.Lookup(ctx, opQueue(), off, 256, units[:0])
 		if err != nil {
 			return fmt.Errorf("read transaction op queue at %d: %w", off, err)
 		}
@@ -71,37 +86,56 @@ func (t *transactions) load(ctx context.Context) error {
 		for _, u := range units {
 			off++
 			m, err := st.Message(ctx, u.PhyOffset)
-			if err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
 				continue // gone with retention
 			}
-			if half, err := strconv.ParseInt(string(m.Body), 10, 64); err == nil {
-				t.resolved[half] = 1
+			if err != nil {
+				return fmt.Errorf("read transaction op at %d: %w", u.PhyOffset, err)
+			}
+			n, err := strconv.ParseInt(string(m.Body), 10, 64)
+			if err != nil {
+				continue
+			}
+			switch m.Properties[message.PropertyTags] {
+			case opDecided:
+				t.decided[n] = struct{}{}
+			case opSuperseded:
+				t.done[n] = struct{}{}
 			}
 		}
 	}
-	t.progress, _ = st.QueueBounds(halfQueue)
+	t.progress, _ = st.QueueBounds(halfQueue())
 	t.advanceLocked()
 	return nil
 }
 
-// advanceLocked moves progress over decided offsets and forgets them.
+// advanceLocked moves progress over done positions and forgets them.
 func (t *transactions) advanceLocked() {
-	_, maxOff := t.b.store.QueueBounds(halfQueue)
+	_, maxOff := t.b.store.QueueBounds(halfQueue())
 	for t.progress < maxOff {
-		if _, ok := t.resolved[t.progress]; !ok {
+		if _, ok := t.done[t.progress]; !ok {
 			return
 		}
-		delete(t.resolved, t.progress)
+		delete(t.done, t.progress)
 		t.progress++
 	}
 }
 
-func (t *transactions) isResolvedLocked(halfOffset int64) bool {
-	_, ok := t.resolved[halfOffset]
-	return ok || halfOffset < t.progress
+// resolvedLocked reports whether the transaction first sent at original offset orig is decided.
+func (t *transactions) resolvedLocked(orig int64) bool {
+	_, ok := t.decided[orig]
+	return ok || orig < t.progress && orig < t.minPending
 }
 
-// prepare turns a transactional send into a half message.
+// originOf is the original half offset of a half message at position pos.
+func originOf(m *message.Ext, pos int64) int64 {
+	if v, err := strconv.ParseInt(m.Properties[PropertyPreparedQueueOffset], 10, 64); err == nil && v >= 0 {
+		return v
+	}
+	return pos
+}
+
+// prepareHalf turns a transactional send into a half message.
 func (b *Broker) prepareHalf(ctx context.Context, m *message.Message) error {
 	if _, err := b.topics.Ensure(ctx, topic.TransHalfTopic, 1, topic.PermRead|topic.PermWrite); err != nil {
 		return err
@@ -112,8 +146,12 @@ func (b *Broker) prepareHalf(ctx context.Context, m *message.Message) error {
 	if m.Properties[message.PropertyProducerGroup] == "" {
 		return fmt.Errorf("%w: a transactional message needs the PGROUP property", errs.ErrMessageIllegal)
 	}
+	if _, ok, _ := dueOf(m, 0); ok {
+		return fmt.Errorf("%w: a transactional message cannot carry a delivery time", errs.ErrMessageIllegal)
+	}
 	m.SetProperty(message.PropertyRealTopic, m.Topic)
 	m.SetProperty(message.PropertyRealQueueID, strconv.Itoa(int(m.QueueID)))
+	delete(m.Properties, PropertyPreparedQueueOffset)
 	m.SysFlag &^= message.SysFlagTxMask
 	m.Topic, m.QueueID = topic.TransHalfTopic, 0
 	return nil
@@ -124,6 +162,24 @@ func isTransactional(m *message.Message) bool {
 	return v
 }
 
+// halfAt returns the half message at queue position pos, proving it is one: the half queue's unit
+// at pos must point at phy. A record is never trusted for being decodable at some offset.
+func (b *Broker) halfAt(ctx context.Context, pos, phy int64) (message.Ext, error) {
+	units, err := b.store.Lookup(ctx, halfQueue(), pos, 1, nil)
+	if err != nil || len(units) != 1 || units[0].PhyOffset != phy {
+		return message.Ext{}, fmt.Errorf("%w: no half message at queue offset %d and commit-log offset %d",
+			errs.ErrInvalidArgument, pos, phy)
+	}
+	m, err := b.store.Message(ctx, phy)
+	if err != nil {
+		return message.Ext{}, fmt.Errorf("half message at %d: %w", phy, storeError(err))
+	}
+	if m.Topic != topic.TransHalfTopic || m.PhysicalOffset != phy || m.QueueOffset != pos {
+		return message.Ext{}, fmt.Errorf("%w: the record at %d is not the half message at %d", errs.ErrInvalidArgument, phy, pos)
+	}
+	return m, nil
+}
+
 // EndTransaction applies a producer's decision to a half message, once.
 func (b *Broker) EndTransaction(ctx context.Context, req *inbound.EndTransactionRequest) error {
 	if req.Decision == TxDecisionUnknown {
@@ -132,40 +188,43 @@ func (b *Broker) EndTransaction(ctx context.Context, req *inbound.EndTransaction
 	if req.Decision != TxDecisionCommit && req.Decision != TxDecisionRollback {
 		return fmt.Errorf("%w: commitOrRollback %d", errs.ErrInvalidArgument, req.Decision)
 	}
-	t := b.tx
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.isResolvedLocked(req.HalfOffset) {
-		t.log.Debug("transaction already decided", zap.Int64("halfOffset", req.HalfOffset), zap.Bool("fromCheck", req.FromCheck))
-		return nil
-	}
-	half, err := b.store.Message(ctx, req.CommitLogOffset)
+	half, err := b.halfAt(ctx, req.HalfOffset, req.CommitLogOffset)
 	if err != nil {
-		return fmt.Errorf("half message at %d: %w", req.CommitLogOffset, storeError(err))
+		return err
 	}
-	switch {
-	case half.Topic != topic.TransHalfTopic:
-		return fmt.Errorf("%w: the record at %d is not a half message", errs.ErrInvalidArgument, req.CommitLogOffset)
-	case half.Properties[message.PropertyProducerGroup] != req.ProducerGroup:
-		return fmt.Errorf("%w: the half message belongs to producer group %q, not %q", errs.ErrInvalidArgument,
-			half.Properties[message.PropertyProducerGroup], req.ProducerGroup)
-	case half.QueueOffset != req.HalfOffset:
-		return fmt.Errorf("%w: the half message is at queue offset %d, not %d", errs.ErrInvalidArgument, half.QueueOffset, req.HalfOffset)
+	if pg := half.Properties[message.PropertyProducerGroup]; pg != req.ProducerGroup {
+		return fmt.Errorf("%w: the half message belongs to producer group %q, not %q", errs.ErrInvalidArgument, pg, req.ProducerGroup)
 	}
+	orig := originOf(&half, req.HalfOffset)
+	batch := make([]message.Message, 0, 2)
 	if req.Decision == TxDecisionCommit {
 		m, err := committed(&half)
 		if err != nil {
 			return err
 		}
 		b.divertDelayed(&m)
-		if _, err := b.store.Append(ctx, []message.Message{m}); err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
-			return storeError(err)
-		}
+		batch = append(batch, m)
 	}
-	if err := t.writeOpLocked(ctx, req.HalfOffset, half.StoreHost); err != nil {
-		return err
+	batch = append(batch, b.opRecord(opDecided, orig, half.StoreHost))
+
+	t := b.tx
+	t.mu.Lock()
+	if t.resolvedLocked(orig) {
+		t.mu.Unlock()
+		t.log.Debug("transaction already decided", zap.Int64("halfOffset", orig), zap.Bool("fromCheck", req.FromCheck))
+		return nil
 	}
-	t.log.Debug("transaction decided", zap.Int64("halfOffset", req.HalfOffset), zap.Int32("decision", req.Decision),
+	t.decided[orig] = struct{}{} // claimed: a concurrent decision for the same transaction stops here
+	t.mu.Unlock()
+
+	// The commit and its op record go in one append: all or nothing, one flush.
+	if _, err := b.store.Append(ctx, batch); err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
+		t.mu.Lock()
+		delete(t.decided, orig)
+		t.mu.Unlock()
+		return storeError(err)
+	}
+	t.log.Debug("transaction decided", zap.Int64("halfOffset", orig), zap.Int32("decision", req.Decision),
 		zap.Bool("fromCheck", req.FromCheck))
 	return nil
 }
@@ -180,12 +239,12 @@ func committed(half *message.Ext) (message.Message, error) {
 	}
 	m.Topic = m.Properties[message.PropertyRealTopic]
 	qid, err := strconv.Atoi(m.Properties[message.PropertyRealQueueID])
-	if err != nil || topic.ValidateTopic(m.Topic) != nil {
+	if err != nil || qid < 0 || topic.ValidateTopic(m.Topic) != nil || topic.NotWritableByClients(m.Topic) {
 		return m, fmt.Errorf("%w: half message without a valid REAL_TOPIC/REAL_QID", errs.ErrInvalidArgument)
 	}
 	m.QueueID = int32(qid)
 	for _, k := range []string{message.PropertyTransactionMsg, message.PropertyRealTopic, message.PropertyRealQueueID,
-		PropertyTransactionCheckTimes} {
+		PropertyTransactionCheckTimes, PropertyPreparedQueueOffset} {
 		delete(m.Properties, k)
 	}
 	m.SysFlag = m.SysFlag&^message.SysFlagTxMask | message.SysFlagTxCommit
@@ -193,117 +252,183 @@ func committed(half *message.Ext) (message.Message, error) {
 	return m, nil
 }
 
-// writeOpLocked records that a half message needs nothing more.
-func (t *transactions) writeOpLocked(ctx context.Context, halfOffset int64, storeHost netip.AddrPort) error {
-	op := message.Message{
-		Topic: topic.TransOpHalfTopic, QueueID: 0, Body: []byte(strconv.FormatInt(halfOffset, 10)),
-		Properties:    map[string]string{message.PropertyTags: opTag},
-		BornTimestamp: t.b.clock.Now().UnixMilli(), StoreHost: storeHost, BornHost: storeHost,
+// opRecord is an op record with the given tag about offset n.
+func (b *Broker) opRecord(tag string, n int64, host netip.AddrPort) message.Message {
+	return message.Message{
+		Topic: topic.TransOpHalfTopic, QueueID: 0, Body: []byte(strconv.FormatInt(n, 10)),
+		Properties:    map[string]string{message.PropertyTags: tag},
+		BornTimestamp: b.clock.Now().UnixMilli(), StoreHost: host, BornHost: host,
 	}
-	if _, err := t.b.store.Append(ctx, []message.Message{op}); err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
-		return fmt.Errorf("record transaction decision: %w", storeError(err))
-	}
-	t.resolved[halfOffset] = 1
-	t.advanceLocked()
-	return nil
+}
+
+// pendingCheck is a check-back to send once the pass releases its lock.
+type pendingCheck struct {
+	group string
+	check outbound.TransactionCheck
 }
 
 // checkOnce asks producers about every undecided half message older than the transaction timeout.
-// A checked message is copied to the end of the half queue with its check count raised (so the
-// count survives restarts) and the old copy is marked done; after TransactionCheckMax checks it is
-// discarded to TRANS_CHECK_MAX_TIME_TOPIC and logged.
+// A checked message is copied to the end of the half queue with its check count raised, the old
+// position superseded in the same append; after TransactionCheckMax checks it is discarded to
+// TRANS_CHECK_MAX_TIME_TOPIC and logged.
 func (t *transactions) checkOnce(ctx context.Context) {
 	b := t.b
 	t.mu.Lock()
 	t.advanceLocked()
-	off := t.progress
-	_, end := b.store.QueueBounds(halfQueue) // copies appended during this pass wait for the next
+	pos := t.progress
 	t.mu.Unlock()
+	_, end := b.store.QueueBounds(halfQueue()) // copies appended during this pass wait for the next
 	now := b.clock.Now()
+	minPending := end
+	complete := true
+	var checks []pendingCheck
 	var units []storage.Unit
-	for off < end && ctx.Err() == nil {
+scan:
+	for pos < end && ctx.Err() == nil {
 		var err error
-		units, err = b.store.Lookup(ctx, halfQueue, off, int(min(end-off, 64)), units[:0])
+		units, err = b.store.Lookup(ctx, halfQueue(), pos, int(min(end-pos, 64)), units[:0])
 		if err != nil || len(units) == 0 {
-			return
+			t.log.Warn("transaction check: reading the half queue failed", zap.Int64("offset", pos), zap.Error(err))
+			complete = false
+			break
 		}
 		for _, u := range units {
-			if stop := t.checkOne(ctx, off, u, now); stop {
-				return
+			orig, pending, stop := t.checkOne(ctx, pos, u, now, &checks)
+			if pending {
+				minPending = min(minPending, orig)
 			}
-			off++
+			if stop {
+				complete = false
+				break scan
+			}
+			pos++
+		}
+	}
+	t.mu.Lock()
+	t.advanceLocked()
+	if complete {
+		t.minPending = minPending
+		for o := range t.decided {
+			if o < t.progress && o < t.minPending {
+				delete(t.decided, o) // resolved for good: no position refers to it any more
+			}
+		}
+	}
+	t.mu.Unlock()
+	for _, c := range checks {
+		ch := b.clients.producerChannel(c.group)
+		if ch == nil {
+			t.log.Info("transaction check: no live producer of the group", zap.String("group", c.group),
+				zap.Int64("halfOffset", c.check.HalfOffset))
+			continue
+		}
+		if err := ch.CheckTransactionState(ctx, c.check); err != nil {
+			t.log.Info("transaction check: asking the producer failed", zap.String("group", c.group), zap.Error(err))
 		}
 	}
 }
 
-// checkOne handles one half message; it reports true when the scan should stop because the
-// remaining messages are too young.
-func (t *transactions) checkOne(ctx context.Context, off int64, u storage.Unit, now time.Time) bool {
+// checkOne handles the half message at position pos. It reports the message's original offset,
+// whether it is still pending after this pass, and whether the pass should stop because the
+// messages after it are too young.
+func (t *transactions) checkOne(ctx context.Context, pos int64, u storage.Unit, now time.Time, checks *[]pendingCheck) (orig int64, pending, stop bool) {
 	b := t.b
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.isResolvedLocked(off) {
-		return false
+	_, isDone := t.done[pos]
+	t.mu.Unlock()
+	if isDone || pos < t.progressSnapshot() {
+		return pos, false, false
 	}
 	half, err := b.store.Message(ctx, u.PhyOffset)
-	if err != nil {
-		t.resolved[off] = 1 // gone with retention: nothing left to decide
-		return false
+	if errors.Is(err, storage.ErrNotFound) {
+		t.markDone(pos) // gone with retention: nothing left to decide
+		return pos, false, false
 	}
-	immunity := b.cfg.TransactionTimeout
+	if err != nil {
+		t.log.Warn("transaction check: reading a half message failed", zap.Int64("offset", pos), zap.Error(err))
+		return pos, true, true
+	}
+	orig = originOf(&half, pos)
+	t.mu.Lock()
+	resolved := t.resolvedLocked(orig)
+	t.mu.Unlock()
+	if resolved {
+		t.markDone(pos)
+		return orig, false, false
+	}
+	immunity, immune := b.cfg.TransactionTimeout, false
 	if s, err := strconv.Atoi(half.Properties[PropertyCheckImmunitySeconds]); err == nil && s > 0 {
-		immunity = max(immunity, time.Duration(s)*time.Second)
+		immunity, immune = max(immunity, time.Duration(s)*time.Second), true
 	}
 	if now.Sub(time.UnixMilli(half.BornTimestamp)) < immunity {
-		return true
+		// Messages come in send order, so the rest are younger; one with its own immunity says
+		// nothing about those behind it.
+		return orig, true, !immune
 	}
-	checks, _ := strconv.Atoi(half.Properties[PropertyTransactionCheckTimes])
-	if checks >= b.cfg.TransactionCheckMax {
-		t.discardLocked(ctx, off, &half, checks)
-		return false
+	checks0, _ := strconv.Atoi(half.Properties[PropertyTransactionCheckTimes])
+	if checks0 >= b.cfg.TransactionCheckMax {
+		t.discard(ctx, pos, orig, &half, checks0)
+		return orig, false, false
 	}
 	cp := half.Message
-	cp.Properties = make(map[string]string, len(half.Properties)+1)
+	cp.Properties = make(map[string]string, len(half.Properties)+2)
 	for k, v := range half.Properties {
 		cp.Properties[k] = v
 	}
-	cp.Properties[PropertyTransactionCheckTimes] = strconv.Itoa(checks + 1)
-	res, err := b.store.Append(ctx, []message.Message{cp})
+	cp.Properties[PropertyTransactionCheckTimes] = strconv.Itoa(checks0 + 1)
+	cp.Properties[PropertyPreparedQueueOffset] = strconv.FormatInt(orig, 10)
+	res, err := b.store.Append(ctx, []message.Message{cp, b.opRecord(opSuperseded, pos, half.StoreHost)})
 	if err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
-		t.log.Warn("transaction check: copying the half message failed", zap.Int64("halfOffset", off), zap.Error(err))
-		return true
+		t.log.Warn("transaction check: copying the half message failed", zap.Int64("halfOffset", pos), zap.Error(err))
+		return orig, true, true
 	}
-	if err := t.writeOpLocked(ctx, off, half.StoreHost); err != nil {
-		t.log.Warn("transaction check: marking the old copy failed", zap.Int64("halfOffset", off), zap.Error(err))
-	}
-	group := half.Properties[message.PropertyProducerGroup]
-	ch := b.clients.producerChannel(group)
-	if ch == nil {
-		t.log.Info("transaction check: no live producer of the group", zap.String("group", group), zap.Int64("halfOffset", res[0].QueueOffset))
-		return false
-	}
+	t.markDone(pos)
 	copyExt := message.Ext{Message: cp, QueueOffset: res[0].QueueOffset, PhysicalOffset: res[0].PhysicalOffset,
 		StoreTimestamp: res[0].StoreTimestamp, StoreSize: res[0].Size}
-	if err := ch.CheckTransactionState(ctx, outbound.TransactionCheck{HalfOffset: res[0].QueueOffset,
-		CommitLogOffset: res[0].PhysicalOffset, Message: copyExt}); err != nil {
-		t.log.Info("transaction check: asking the producer failed", zap.String("group", group), zap.Error(err))
-	}
-	return false
+	*checks = append(*checks, pendingCheck{group: half.Properties[message.PropertyProducerGroup],
+		check: outbound.TransactionCheck{HalfOffset: res[0].QueueOffset, CommitLogOffset: res[0].PhysicalOffset, Message: copyExt}})
+	return orig, true, false
 }
 
-func (t *transactions) discardLocked(ctx context.Context, off int64, half *message.Ext, checks int) {
+func (t *transactions) progressSnapshot() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.progress
+}
+
+func (t *transactions) markDone(pos int64) {
+	t.mu.Lock()
+	if pos >= t.progress {
+		t.done[pos] = struct{}{}
+	}
+	t.mu.Unlock()
+}
+
+// discard gives up on a transaction: a copy goes to TRANS_CHECK_MAX_TIME_TOPIC with the decision
+// op in the same append, and the loss is logged.
+func (t *transactions) discard(ctx context.Context, pos, orig int64, half *message.Ext, checks int) {
 	b := t.b
 	m := half.Message
 	m.Topic, m.QueueID = topic.TransCheckMaxTimeTopc, 0
+	batch := []message.Message{b.opRecord(opDecided, orig, half.StoreHost)}
 	if _, err := b.topics.Ensure(ctx, m.Topic, 1, topic.PermRead|topic.PermWrite); err == nil {
-		if _, err := b.store.Append(ctx, []message.Message{m}); err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
-			t.log.Warn("transaction discard: keeping a copy failed", zap.Error(err))
-		}
+		batch = append(batch, m)
 	}
-	if err := t.writeOpLocked(ctx, off, half.StoreHost); err != nil {
-		t.log.Warn("transaction discard: marking failed", zap.Int64("halfOffset", off), zap.Error(err))
+	t.mu.Lock()
+	if t.resolvedLocked(orig) {
+		t.mu.Unlock()
+		return // decided meanwhile
+	}
+	t.decided[orig] = struct{}{}
+	t.mu.Unlock()
+	if _, err := b.store.Append(ctx, batch); err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
+		t.mu.Lock()
+		delete(t.decided, orig)
+		t.mu.Unlock()
+		t.log.Warn("transaction discard failed; will retry", zap.Int64("halfOffset", orig), zap.Error(err))
 		return
 	}
+	t.markDone(pos)
 	t.log.Warn("transaction discarded after the maximum number of checks",
 		zap.String("group", half.Properties[message.PropertyProducerGroup]), zap.String("topic", half.Properties[message.PropertyRealTopic]),
 		zap.String("uniqKey", half.Properties[message.PropertyUniqKey]), zap.Int("checks", checks))

@@ -165,3 +165,98 @@ func TestDecisionAfterRestartApplies(t *testing.T) {
 		t.Fatalf("%d visible, want 2", n)
 	}
 }
+
+func TestLateDecisionForACheckedCopyStillApplies(t *testing.T) {
+	e := newEnv(t, func(c *broker.Config) {
+		c.TransactionTimeout = 10 * time.Millisecond
+		c.TransactionCheckInterval = 10 * time.Millisecond
+	})
+	ctx := context.Background()
+	producer := &fakeChannel{id: 9}
+	if err := e.b.Heartbeat(ctx, producer, &inbound.Heartbeat{ClientID: "p", ProducerGroups: []string{"tpg"}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.b.Send(ctx, txReq("Tx", "late"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two check copies", 5*time.Second, func() bool {
+		producer.mu.Lock()
+		defer producer.mu.Unlock()
+		return len(producer.checks) >= 2
+	})
+	// The producer finally answers for the original send, long superseded by copies.
+	end(t, e, res, broker.TxDecisionCommit)
+	if n := visible(e, "Tx"); n != 1 {
+		t.Fatalf("%d visible after a late commit, want 1", n)
+	}
+	// And answering a check copy afterwards changes nothing.
+	producer.mu.Lock()
+	chk := producer.checks[len(producer.checks)-1]
+	producer.mu.Unlock()
+	if err := e.b.EndTransaction(ctx, &inbound.EndTransactionRequest{ProducerGroup: "tpg", HalfOffset: chk.HalfOffset,
+		CommitLogOffset: chk.CommitLogOffset, Decision: broker.TxDecisionCommit, FromCheck: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := visible(e, "Tx"); n != 1 {
+		t.Fatalf("%d visible after the copy was answered too, want 1", n)
+	}
+}
+
+func TestDecisionMustNameARealHalfMessage(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	half, _ := e.b.Send(ctx, txReq("Tx", "h"))
+	plain, _ := e.b.Send(ctx, sendReq("Other", "", "not a half message"))
+	for _, req := range []*inbound.EndTransactionRequest{
+		{ProducerGroup: "tpg", HalfOffset: half.Appended[0].QueueOffset, CommitLogOffset: plain.Appended[0].PhysicalOffset, Decision: broker.TxDecisionCommit},
+		{ProducerGroup: "tpg", HalfOffset: 99, CommitLogOffset: half.Appended[0].PhysicalOffset, Decision: broker.TxDecisionCommit},
+		{ProducerGroup: "tpg", HalfOffset: half.Appended[0].QueueOffset, CommitLogOffset: half.Appended[0].PhysicalOffset + 88, Decision: broker.TxDecisionCommit},
+	} {
+		if err := e.b.EndTransaction(ctx, req); err == nil {
+			t.Errorf("decision %+v accepted", req)
+		}
+	}
+	if n := visible(e, "Tx"); n != 0 {
+		t.Fatal("a forged decision committed something")
+	}
+}
+
+func TestTransactionWithATimerIsRefused(t *testing.T) {
+	e := newEnv(t)
+	r := txReq("Tx", "t")
+	r.Properties["TIMER_DELAY_SEC"] = "10"
+	if _, err := e.b.Send(context.Background(), r); err == nil {
+		t.Fatal("a transactional timer message was accepted")
+	}
+}
+
+func TestImmuneHalfMessageDoesNotBlockLaterChecks(t *testing.T) {
+	e := newEnv(t, func(c *broker.Config) {
+		c.TransactionTimeout = 10 * time.Millisecond
+		c.TransactionCheckInterval = 10 * time.Millisecond
+	})
+	ctx := context.Background()
+	producer := &fakeChannel{id: 11}
+	if err := e.b.Heartbeat(ctx, producer, &inbound.Heartbeat{ClientID: "p", ProducerGroups: []string{"tpg"}}); err != nil {
+		t.Fatal(err)
+	}
+	immune := txReq("Tx", "immune")
+	immune.Properties["CHECK_IMMUNITY_TIME_IN_SECONDS"] = "3600"
+	if _, err := e.b.Send(ctx, immune); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.b.Send(ctx, txReq("Tx", "normal")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the normal message's check", 5*time.Second, func() bool {
+		producer.mu.Lock()
+		defer producer.mu.Unlock()
+		for _, c := range producer.checks {
+			if string(c.Message.Body) == "normal" {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -76,13 +76,14 @@ func DLQTopic(group string) string { return DLQGroupPrefix + group }
 // IsRetryTopic reports whether t is some group's retry topic.
 func IsRetryTopic(t string) bool { return strings.HasPrefix(t, RetryGroupPrefix) }
 
-// NotWritableByClients are the system topics producers may not send to directly.
+// NotWritableByClients are the system topics producers may not send to directly: the broker's
+// own bookkeeping (schedule, transactions, timers and every other rmq_sys_ topic).
 func NotWritableByClients(t string) bool {
 	switch t {
 	case ScheduleTopic, TransHalfTopic, TransOpHalfTopic, TransCheckMaxTimeTopc, SelfTestTopic, OffsetMovedEvent:
 		return true
 	}
-	return false
+	return strings.HasPrefix(t, SysTopicPrefix)
 }
 
 // Name limits (RocketMQ's: topics up to 127 characters, groups up to 255).
