@@ -89,11 +89,21 @@ func (c *Conn) ID() uint64 {
 	return c.id
 }
 
-// RemoteAddr is the peer's address.
-func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
+// RemoteAddr is the peer's address (the zero value for a nil Conn, as handlers get in tests).
+func (c *Conn) RemoteAddr() netip.AddrPort {
+	if c == nil {
+		return netip.AddrPort{}
+	}
+	return c.remote
+}
 
 // LocalAddr is this side's address.
-func (c *Conn) LocalAddr() netip.AddrPort { return c.local }
+func (c *Conn) LocalAddr() netip.AddrPort {
+	if c == nil {
+		return netip.AddrPort{}
+	}
+	return c.local
+}
 
 // Closed reports whether the connection is closed.
 func (c *Conn) Closed() bool { return c.closed.Load() }
