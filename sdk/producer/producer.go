@@ -265,6 +265,17 @@ func (p *Producer) validate(m *message.Message) error {
 	if err := message.ValidateProperties(m); err != nil {
 		return fmt.Errorf("%w: %w", ErrMessageIllegal, err)
 	}
+	// The encoded properties (plus the UNIQ_KEY added here) must fit RocketMQ's int16 length.
+	n := len(m.Tag) + 64
+	for _, k := range m.Keys {
+		n += len(k) + 1
+	}
+	for k, v := range m.Properties {
+		n += len(k) + len(v) + 2
+	}
+	if n > wire.MaxPropertiesLen {
+		return fmt.Errorf("%w: properties of about %d bytes are over %d", ErrMessageIllegal, n, wire.MaxPropertiesLen)
+	}
 	return nil
 }
 

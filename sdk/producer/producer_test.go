@@ -317,7 +317,8 @@ func TestNonRetriableErrors(t *testing.T) {
 	if n := cl.Brokers[0].Count(wire.SendMessageV2) + cl.Brokers[1].Count(wire.SendMessageV2); n != 1 {
 		t.Errorf("%d attempts, want 1", n)
 	}
-	for _, bad := range []*message.Message{nil, {Topic: "T"}, {Topic: "bad topic", Body: []byte("x")}, {Topic: "T", Body: []byte("x"), Tag: "a\x01"}} {
+	huge := &message.Message{Topic: "T", Body: []byte("x"), Properties: map[string]string{"big": strings.Repeat("v", 40000)}}
+	for _, bad := range []*message.Message{nil, {Topic: "T"}, {Topic: "bad topic", Body: []byte("x")}, {Topic: "T", Body: []byte("x"), Tag: "a\x01"}, huge} {
 		if _, err := p.Send(context.Background(), bad); !errors.Is(err, ErrMessageIllegal) {
 			t.Errorf("%+v: %v", bad, err)
 		}
