@@ -157,6 +157,33 @@ func TestSQL92PullWithSubscriptionFlag(t *testing.T) {
 	}
 }
 
+// TestPostedSQL92LabelledTAG: the Go push consumer posts a SQL92 expression labelled TAG when
+// PostSubscriptionWhenPull is set; the group's registered SQL92 subscription gives its type.
+func TestPostedSQL92LabelledTAG(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sqlFixture(t, e, "S")
+	const expr = "a BETWEEN 3 AND 7 AND color = 'red'"
+	if err := e.b.Heartbeat(ctx, &fakeChannel{id: 1}, sqlHeartbeat("g", "S", expr)); err != nil {
+		t.Fatal(err)
+	}
+	req := pullReq("g", "S", 0, 0)
+	req.SysFlag |= inbound.PullFlagSubscription
+	req.ExpressionType, req.Subscription = "TAG", expr
+	res, err := e.b.Pull(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(bodies(t, res), ","); got != "m0,m5" {
+		t.Fatalf("posted SQL92 labelled TAG: %v", got)
+	}
+	// Another text labelled TAG stays a tag expression.
+	req.Subscription = "TagA"
+	if res, _ := e.b.Pull(ctx, req); res.Count != 7 {
+		t.Fatalf("TAG pull of the same group: %+v", res)
+	}
+}
+
 func TestInvalidSQL92HeartbeatIsRefusedWithPositionAndReason(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()

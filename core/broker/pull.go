@@ -78,7 +78,17 @@ func (b *Broker) Pull(ctx context.Context, req *inbound.PullRequest) (*inbound.P
 // the group registered by heartbeat. Compiled filters are kept per group and topic (subFilters).
 func (b *Broker) pullFilter(req *inbound.PullRequest) (filter.Filter, error) {
 	if req.SysFlag&inbound.PullFlagSubscription != 0 {
-		return b.filters.get(req.Group, req.Topic, req.SubVersion, req.ExpressionType, req.Subscription)
+		typ := req.ExpressionType
+		if filter.NormalizeType(typ) == filter.TypeTag {
+			// The Go client's push consumer labels every pull TAG, SQL92 included (REMOTING
+			// §13 item 13); when it posts the expression (PostSubscriptionWhenPull), an
+			// expression equal to the group's registered SQL92 one is that subscription.
+			if sub, _, found := b.clients.Subscription(req.Group, req.Topic); found && sub.Expression == req.Subscription &&
+				filter.NormalizeType(sub.ExpressionType) != filter.TypeTag {
+				typ = sub.ExpressionType
+			}
+		}
+		return b.filters.get(req.Group, req.Topic, req.SubVersion, typ, req.Subscription)
 	}
 	sub, groupFound, subFound := b.clients.Subscription(req.Group, req.Topic)
 	if !groupFound {
