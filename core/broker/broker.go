@@ -240,6 +240,11 @@ func (b *Broker) DeleteTopic(ctx context.Context, name string) error {
 // HeldPulls counts the pulls being held.
 func (b *Broker) HeldPulls() int { return b.polls.held() }
 
+// SubscriptionGroups lists the consumer groups' configurations and their data version.
+func (b *Broker) SubscriptionGroups() ([]topic.SubscriptionGroup, topic.DataVersion) {
+	return b.groups.Snapshot()
+}
+
 // Topics lists the topic table.
 func (b *Broker) Topics() []topic.Config { return b.topics.Topics() }
 

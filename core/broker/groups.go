@@ -15,6 +15,7 @@ const groupsDoc = "subscriptionGroup.json"
 
 type groupsFile struct {
 	SubscriptionGroupTable map[string]topic.SubscriptionGroup `json:"subscriptionGroupTable"`
+	DataVersion            topic.DataVersion                  `json:"dataVersion"`
 }
 
 // Groups holds the consumer groups' configurations (created on demand when allowed).
@@ -23,8 +24,9 @@ type Groups struct {
 	doc *document
 	log *zap.Logger
 
-	mu    sync.RWMutex
-	table map[string]topic.SubscriptionGroup
+	mu      sync.RWMutex
+	table   map[string]topic.SubscriptionGroup
+	version topic.DataVersion
 }
 
 // NewGroups builds an empty table; Load fills it.
@@ -40,6 +42,7 @@ func (g *Groups) Load(ctx context.Context) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.version = f.DataVersion
 	for name, c := range f.SubscriptionGroupTable {
 		if topic.ValidateGroup(name) != nil || c.GroupName != name {
 			g.log.Warn("skipping invalid group in "+groupsDoc, zap.String("group", name))
@@ -75,6 +78,7 @@ func (g *Groups) Ensure(ctx context.Context, name string) (topic.SubscriptionGro
 		c = topic.DefaultSubscriptionGroup(name)
 		c.RetryMaxTimes = g.cfg.MaxReconsumeTimes
 		g.table[name] = c
+		g.version.Counter++
 	}
 	g.mu.Unlock()
 	if ok {
@@ -92,6 +96,17 @@ func (g *Groups) persist(ctx context.Context) error {
 		for k, v := range g.table {
 			t[k] = v
 		}
-		return groupsFile{SubscriptionGroupTable: t}
+		return groupsFile{SubscriptionGroupTable: t, DataVersion: g.version}
 	})
+}
+
+// Snapshot returns every group and the table's data version.
+func (g *Groups) Snapshot() ([]topic.SubscriptionGroup, topic.DataVersion) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	out := make([]topic.SubscriptionGroup, 0, len(g.table))
+	for _, c := range g.table {
+		out = append(out, c)
+	}
+	return out, g.version
 }

@@ -163,11 +163,12 @@ type Clients interface {
 	ConsumerIDs(group string) []string
 }
 
-// TopicAdmin creates and deletes topics.
+// TopicAdmin creates and deletes topics and lists topics and groups.
 type TopicAdmin interface {
 	CreateOrUpdateTopic(ctx context.Context, cfg topic.Config) error
 	DeleteTopic(ctx context.Context, name string) error
 	Topics() []topic.Config
+	SubscriptionGroups() ([]topic.SubscriptionGroup, topic.DataVersion)
 }
 
 // SendBackRequest is a consumer returning a message it failed to process (CONSUMER_SEND_MSG_BACK).

@@ -59,3 +59,25 @@ func toWireTopic(c topic.Config) wire.TopicConfig {
 	return wire.TopicConfig{TopicName: c.Name, ReadQueueNums: c.ReadQueueNums, WriteQueueNums: c.WriteQueueNums,
 		Perm: c.Perm, TopicFilterType: c.FilterType, TopicSysFlag: c.SysFlag, Order: c.Order}
 }
+
+// subscriptionGroupWrapper is GET_ALL_SUBSCRIPTIONGROUP_CONFIG's body.
+type subscriptionGroupWrapper struct {
+	SubscriptionGroupTable map[string]topic.SubscriptionGroup `json:"subscriptionGroupTable"`
+	DataVersion            wire.DataVersion                   `json:"dataVersion"`
+}
+
+func (h *Handlers) allSubscriptionGroups(_ context.Context, _ *remoting.Conn, req *wire.Command) *wire.Command {
+	groups, v := h.b.SubscriptionGroups()
+	w := subscriptionGroupWrapper{SubscriptionGroupTable: make(map[string]topic.SubscriptionGroup, len(groups)),
+		DataVersion: wire.DataVersion{Counter: v.Counter, Timestamp: v.Timestamp}}
+	for _, g := range groups {
+		w.SubscriptionGroupTable[g.GroupName] = g
+	}
+	body, err := json.Marshal(w)
+	if err != nil {
+		return fail(req, wire.SystemError, "encode groups: %v", err)
+	}
+	resp := ok(req)
+	resp.Body = body
+	return resp
+}

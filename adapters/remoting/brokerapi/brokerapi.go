@@ -75,6 +75,7 @@ func (h *Handlers) Register(r *remoting.Router, inlineWrites bool) {
 	r.Handle(wire.UpdateAndCreateTopic, h.createTopic)
 	r.Handle(wire.DeleteTopicInBroker, h.deleteTopic)
 	r.Handle(wire.GetAllTopicConfig, h.allTopicConfig)
+	r.Handle(wire.GetAllSubscriptionGroupConfig, h.allSubscriptionGroups)
 	r.Handle(wire.InvokeBrokerToResetOffset, h.resetOffset)
 	r.Handle(wire.QueryMessage, h.queryMessage)
 	r.Handle(wire.ViewMessageByID, h.viewMessageByID)
