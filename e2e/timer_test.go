@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -464,21 +463,9 @@ func TestTimerListAndCancel(t *testing.T) {
 	}
 }
 
-// ttKnownBug skips a test that reproduces a broker bug found while writing these tests, unless
-// ROCKETGO_E2E_KNOWN_BUGS=1; run it that way to check a fix.
-func ttKnownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("ROCKETGO_E2E_KNOWN_BUGS") != "1" {
-		t.Skip("known broker bug, reproduced by this test (set ROCKETGO_E2E_KNOWN_BUGS=1 to run it): " + what)
-	}
-}
-
 // TestTimerCancelSurvivesKill: a cancel the broker acknowledged (code 0) must hold after a crash.
-// Known bug: CancelTimer appends its marker to the timer log, but only the 1 s checkpoint advances
-// the log end that a restart keeps (load truncates the log to it), so a SIGKILL within about a
-// second of the cancel forgets it: the timer is listed again and delivered.
+// CancelTimer checkpoints the timer log before it answers, so the marker survives a SIGKILL.
 func TestTimerCancelSurvivesKill(t *testing.T) {
-	ttKnownBug(t, "a cancel acknowledged less than ~1 s before a SIGKILL is lost (timer log truncated to the last checkpoint)")
 	t.Parallel()
 	testDeadline(t, time.Minute)
 	dir := t.TempDir()
@@ -508,12 +495,9 @@ func TestTimerCancelSurvivesKill(t *testing.T) {
 }
 
 // TestTimerListIDsAfterPortChange: the listing must show the offset message id the send returned
-// (and consumers see): store host of the record + commit-log offset. Known bug: the listing
-// builds it from the listing connection's local address instead, so after a restart on another
-// port (or through another local address) every listed id differs from the send's. Cancel still
-// works, because it only uses the offset part.
+// (and consumers see): store host of the record + commit-log offset, even after a restart on
+// another port.
 func TestTimerListIDsAfterPortChange(t *testing.T) {
-	ttKnownBug(t, "LIST_TIMERS offsetMsgId is built from the connection's local address, not the record's store host")
 	t.Parallel()
 	testDeadline(t, time.Minute)
 	dir := t.TempDir()

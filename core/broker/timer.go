@@ -477,6 +477,19 @@ func (b *Broker) CancelTimer(ctx context.Context, phyOffset int64) error {
 		return fmt.Errorf("%w: timer message at %d has no due time", ErrTimerNotPending, phyOffset)
 	}
 	t := b.timers
+	if err := t.fileCancel(ctx, phyOffset, due); err != nil {
+		return err
+	}
+	// An acknowledged cancel must survive a crash: checkpoint now rather than within a second.
+	if err := t.checkpoint(ctx); err != nil {
+		return fmt.Errorf("timer cancel not persisted: %w", err)
+	}
+	b.log.Info("timer cancelled", zap.Int64("phyOffset", phyOffset), zap.Int64("dueMs", due))
+	return nil
+}
+
+// fileCancel adds a cancellation marker to the slot of the timer's second.
+func (t *timers) fileCancel(ctx context.Context, phyOffset, due int64) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	sec := due / 1000
@@ -502,7 +515,6 @@ func (b *Broker) CancelTimer(ctx context.Context, phyOffset int64) error {
 		return err
 	}
 	t.slots[slot] = slotHead{second: sec, last: pos}
-	b.log.Info("timer cancelled", zap.Int64("phyOffset", phyOffset), zap.Int64("dueMs", due))
 	return nil
 }
 
@@ -535,6 +547,7 @@ func (b *Broker) ListTimers(ctx context.Context, fromMs int64, limit int) ([]Tim
 		info := TimerInfo{DueMs: e.DueMs, PhyOffset: e.PhyOffset}
 		if m, err := b.store.Message(ctx, e.PhyOffset); err == nil {
 			info.Topic, info.UniqKey = m.Properties[message.PropertyRealTopic], m.Properties[message.PropertyUniqKey]
+			info.StoreHost = m.StoreHost
 		}
 		out = append(out, info)
 	}

@@ -227,6 +227,7 @@ var ErrTimerNotPending = errors.New("timer is not pending")
 type TimerInfo struct {
 	DueMs     int64
 	PhyOffset int64
+	StoreHost netip.AddrPort // with PhyOffset, the timer message's offset message id
 	Topic     string
 	UniqKey   string
 }

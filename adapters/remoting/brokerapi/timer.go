@@ -13,7 +13,7 @@ import (
 // maxTimerList caps one listing.
 const maxTimerList = 1000
 
-func (h *Handlers) listTimers(ctx context.Context, c *remoting.Conn, req *wire.Command) *wire.Command {
+func (h *Handlers) listTimers(ctx context.Context, _ *remoting.Conn, req *wire.Command) *wire.Command {
 	hd := headerOf(req)
 	from, limit := hd.int64("fromMs", 0), hd.int32("limit", 100)
 	if hd.err != nil {
@@ -25,7 +25,7 @@ func (h *Handlers) listTimers(ctx context.Context, c *remoting.Conn, req *wire.C
 	}
 	body := wire.TimerListBody{Timers: make([]wire.TimerInfo, len(list))}
 	for i, t := range list {
-		body.Timers[i] = wire.TimerInfo{DueMs: t.DueMs, OffsetMsgID: wire.OffsetMsgID(c.LocalAddr(), t.PhyOffset),
+		body.Timers[i] = wire.TimerInfo{DueMs: t.DueMs, OffsetMsgID: wire.OffsetMsgID(t.StoreHost, t.PhyOffset),
 			Topic: t.Topic, UniqKey: t.UniqKey}
 	}
 	data, err := json.Marshal(body)
