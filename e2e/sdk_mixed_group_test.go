@@ -14,6 +14,7 @@ import (
 	rmqconsumer "github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
+	"github.com/rocketgo/rocketgo/sdk/consumer"
 	"github.com/rocketgo/rocketgo/sdk/message"
 )
 
@@ -22,8 +23,23 @@ import (
 // queues. Both allocate with RocketMQ's averaged strategy over the same sorted member ids and
 // queues, so once both have rebalanced every queue has exactly one owner: each consumer receives
 // messages of its own 4 queues only, and together they receive every message.
+// Both join orders are run: the SDK consumer joining a group the official one holds, and the other
+// way round.
 func TestSDKSharedGroupWithOfficialClient(t *testing.T) {
 	t.Parallel()
+	for _, sdkFirst := range []bool{false, true} {
+		name := "official-first"
+		if sdkFirst {
+			name = "sdk-first"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testSharedGroup(t, sdkFirst)
+		})
+	}
+}
+
+func testSharedGroup(t *testing.T, sdkFirst bool) {
 	testDeadline(t, 3*time.Minute)
 	b := startBroker(t, t.TempDir())
 	a := sdkAdmin(t, b)
@@ -32,11 +48,26 @@ func TestSDKSharedGroupWithOfficialClient(t *testing.T) {
 	sdkCreateTopic(t, a, topic, queues)
 	rec := newSDKRecorder()
 
-	// The official consumer.
+	var sdkc *consumer.PushConsumer
+	if sdkFirst {
+		sdkc = sdkPush(t, sdkPushOptions(b, group), topic, rec.handler("sdk"))
+		waitFor(t, 30*time.Second, "the SDK consumer alone holding every queue", func() (bool, string) {
+			q := queuesOf(sdkc.Assigned(), topic)
+			return len(q) == queues, fmt.Sprintf("SDK holds %v", q)
+		})
+	}
+
+	// The official consumer. Its id is ip@instance, the SDK's ip@pid@instance: an instance name
+	// starting with "0" sorts the official client first, so the SDK consumer gets the upper half
+	// of the queues in one order of joining and the lower half in the other.
+	offInstance := uniqueName("offinst")
+	if sdkFirst {
+		offInstance = "0" + offInstance
+	}
 	off, err := rocketmq.NewPushConsumer(
 		rmqconsumer.WithNsResolver(primitive.NewPassthroughResolver([]string{b.NamesrvAddr})),
 		rmqconsumer.WithGroupName(group),
-		rmqconsumer.WithInstance(uniqueName("offinst")),
+		rmqconsumer.WithInstance(offInstance),
 		rmqconsumer.WithConsumerModel(rmqconsumer.Clustering),
 		rmqconsumer.WithConsumeFromWhere(rmqconsumer.ConsumeFromFirstOffset),
 	)
@@ -60,8 +91,10 @@ func TestSDKSharedGroupWithOfficialClient(t *testing.T) {
 	stopOfficial := func() { offOnce.Do(func() { _ = off.Shutdown() }) }
 	t.Cleanup(stopOfficial)
 
-	// The SDK consumer joins the same group.
-	sdkc := sdkPush(t, sdkPushOptions(b, group), topic, rec.handler("sdk"))
+	if !sdkFirst {
+		// The SDK consumer joins the same group.
+		sdkc = sdkPush(t, sdkPushOptions(b, group), topic, rec.handler("sdk"))
+	}
 	members := []string{sdkc.Client().ID()}
 	waitFor(t, 30*time.Second, "both members registered", func() (bool, string) {
 		ids, err := a.GroupMembers(context.Background(), group, topic)
@@ -103,9 +136,11 @@ func TestSDKSharedGroupWithOfficialClient(t *testing.T) {
 	// Warm-up: rounds of one probe per queue until two consecutive rounds are delivered exactly
 	// by the owners (the official client has rebalanced too, and no pull it held from before is
 	// still answered).
+	// The official client rebalances on the broker's notification, else within its 20 s period.
 	stable := 0
+	settleBy := time.Now().Add(90 * time.Second)
 	for round := 0; stable < 2; round++ {
-		if round == 60 {
+		if time.Now().After(settleBy) {
 			t.Fatalf("ownership never settled; last deliveries: %v", rec.snapshot()[max(0, len(rec.snapshot())-16):])
 		}
 		ids := make([]string, queues)
@@ -128,6 +163,9 @@ func TestSDKSharedGroupWithOfficialClient(t *testing.T) {
 			stable++
 		} else {
 			stable = 0
+		}
+		if stable == 2 {
+			t.Logf("ownership settled after %d probe rounds", round+1)
 		}
 	}
 
