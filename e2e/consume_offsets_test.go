@@ -28,9 +28,20 @@ func updateOffsetReq(group, topic string, q int, offset int64) *wire.Command {
 		"consumerGroup": group, "topic": topic, "queueId": strconv.Itoa(q), "commitOffset": strconv.FormatInt(offset, 10)}, nil)
 }
 
+// commitRaw commits an offset. The broker keeps offsets only for queues that exist, so a topic it
+// does not know yet is created (4 queues) first.
 func commitRaw(t *testing.T, rc *rawConn, group, topic string, q int, offset int64) {
 	t.Helper()
-	if resp := rc.mustCall(updateOffsetReq(group, topic, q, offset), 5*time.Second); resp.Code != wire.Success {
+	resp := rc.mustCall(updateOffsetReq(group, topic, q, offset), 5*time.Second)
+	if resp.Code == wire.TopicNotExist {
+		create := wire.NewRequest(wire.UpdateAndCreateTopic, map[string]string{"topic": topic,
+			"readQueueNums": "4", "writeQueueNums": "4", "perm": "6"}, nil)
+		if cr := rc.mustCall(create, 5*time.Second); cr.Code != wire.Success {
+			t.Fatalf("UPDATE_AND_CREATE_TOPIC: %s", describeCmd(cr))
+		}
+		resp = rc.mustCall(updateOffsetReq(group, topic, q, offset), 5*time.Second)
+	}
+	if resp.Code != wire.Success {
 		t.Fatalf("UPDATE_CONSUMER_OFFSET: %s", describeCmd(resp))
 	}
 }
@@ -133,6 +144,7 @@ func TestOffsetsFileReplacedAtomically(t *testing.T) {
 	b := startBroker(t, dataDir, "--set", "broker.offsetFlushInterval=100ms")
 	topic := uniqueName("oa")
 	rc := dialRaw(t, b.BrokerAddr)
+	commitRaw(t, rc, "oaG-0", topic, 0, 0) // creates the topic
 
 	// Commits for 40 groups x 4 queues, over and over, so every persist writes a few KiB.
 	var stop atomic.Bool
