@@ -90,3 +90,31 @@ func TestDecodeOffsetTable(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDecodeTopicRoute(f *testing.F) {
+	f.Add([]byte(`{"brokerDatas":[{"brokerAddrs":{0:"127.0.0.1:10911",1:"127.0.0.2:10911"},"brokerName":"broker-a","cluster":"C"}],"filterServerTable":{},"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4}]}`))
+	f.Add([]byte(`{"brokerDatas":[{"brokerAddrs":{"0":"a:1"}}],"queueDatas":[]}`))
+	f.Add([]byte(`{"a":"{0:1}","b":[0,{1:2}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeTopicRoute(b)
+		if err == nil {
+			// What decodes must survive a round trip through the writer.
+			if _, err := DecodeTopicRoute(AppendTopicRoute(nil, r, false)); err != nil {
+				t.Fatalf("round trip of %s: %v", b, err)
+			}
+		}
+		_, _ = DecodeClusterInfo(b)
+		std := quoteNumericKeys(b)
+		if len(std) < len(b) {
+			t.Fatalf("quoteNumericKeys shrank the text")
+		}
+	})
+}
+
+func FuzzDecodeOffsetTable(f *testing.F) {
+	f.Add([]byte(`{"offsetTable":{{"brokerName":"broker-a","queueId":1,"topic":"T"}:7}}`))
+	f.Add([]byte(`{"offsetTable":{"{\"topic\":\"T\",\"queueId\":2}":3},"x":[1,{"y":"}"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = DecodeOffsetTable(b)
+	})
+}

@@ -93,3 +93,26 @@ func randText(r *rand.Rand) string {
 	}
 	return string(b) + strconv.Itoa(r.IntN(3))
 }
+
+// FuzzPeekHeader: the fast path never panics, and whenever both it and the full decoder accept a
+// header they agree on code, opaque and flag.
+func FuzzPeekHeader(f *testing.F) {
+	f.Add([]byte(`{"code":0,"language":"GO","version":407,"opaque":12,"flag":1,"extFields":{"msgId":"A"}}`))
+	f.Add([]byte(`{"code":17,"extFields":{"a":"{\"x\":1}"},"flag":1,"opaque":-5,"remark":"x"}`))
+	f.Add([]byte(`{"code":1,"opaque":2,"x":[1,{"y":[]},"]"],"flag":1}`))
+	f.Fuzz(func(t *testing.T, h []byte) {
+		code, opaque, flag, ok := peekHeader(h)
+		_ = ExtFields(h, func(k, v []byte) {})
+		if !ok {
+			return
+		}
+		payload := binary.BigEndian.AppendUint32(nil, uint32(len(h)))
+		cmd, err := wire.DecodeCommand(append(payload, h...))
+		if err != nil {
+			return
+		}
+		if cmd.Code != code || cmd.Opaque != opaque || cmd.Flag != flag {
+			t.Fatalf("%s: fast %d %d %d, full %d %d %d", h, code, opaque, flag, cmd.Code, cmd.Opaque, cmd.Flag)
+		}
+	})
+}
