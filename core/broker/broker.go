@@ -208,6 +208,11 @@ func (b *Broker) Heartbeat(ctx context.Context, ch outbound.Channel, hb *inbound
 // ChannelClosed forgets a client connection.
 func (b *Broker) ChannelClosed(ch outbound.Channel) { b.clients.ChannelClosed(ch) }
 
+// Unregister drops a client's registration in the named groups.
+func (b *Broker) Unregister(ch outbound.Channel, producerGroup, consumerGroup string) {
+	b.clients.Unregister(ch, producerGroup, consumerGroup)
+}
+
 // ConsumerIDs lists a group's live members.
 func (b *Broker) ConsumerIDs(group string) []string { return b.clients.ConsumerIDs(group) }
 

@@ -386,3 +386,21 @@ func TestOffsetsPersistAcrossRestart(t *testing.T) {
 		t.Fatalf("max offset %d", m)
 	}
 }
+
+func TestUnregisterDropsOnlyTheNamedGroups(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ch := &fakeChannel{id: 1}
+	hb := heartbeat("g1", "T", "*")
+	hb.Consumers = append(hb.Consumers, heartbeat("g2", "T", "*").Consumers...)
+	if err := e.b.Heartbeat(ctx, ch, hb); err != nil {
+		t.Fatal(err)
+	}
+	e.b.Unregister(ch, "", "g1")
+	if ids := e.b.ConsumerIDs("g1"); len(ids) != 0 {
+		t.Fatalf("g1 still has %v", ids)
+	}
+	if ids := e.b.ConsumerIDs("g2"); len(ids) != 1 {
+		t.Fatalf("g2 lost its member: %v", ids)
+	}
+}

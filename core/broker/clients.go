@@ -324,3 +324,30 @@ func (c *Clients) producerChannel(group string) outbound.Channel {
 	}
 	return best.ch
 }
+
+// Unregister removes the channel from the named producer and consumer groups (either may be
+// empty), as UNREGISTER_CLIENT asks; the channel's other registrations stay.
+func (c *Clients) Unregister(ch outbound.Channel, producerGroup, consumerGroup string) {
+	c.mu.Lock()
+	if pg := c.producers[producerGroup]; pg != nil {
+		delete(pg.conns, ch.ID())
+		if len(pg.conns) == 0 {
+			delete(c.producers, producerGroup)
+		}
+	}
+	left := false
+	if cg := c.consumers[consumerGroup]; cg != nil {
+		if _, ok := cg.conns[ch.ID()]; ok {
+			delete(cg.conns, ch.ID())
+			left = true
+		}
+		if len(cg.conns) == 0 {
+			delete(c.consumers, consumerGroup)
+		}
+	}
+	c.mu.Unlock()
+	if left {
+		c.log.Info("consumer left", zap.String("group", consumerGroup), zap.String("why", "unregistered"))
+		c.notify(context.Background(), consumerGroup)
+	}
+}

@@ -160,6 +160,8 @@ type Heartbeat struct {
 type Clients interface {
 	Heartbeat(ctx context.Context, ch outbound.Channel, hb *Heartbeat) error
 	ChannelClosed(ch outbound.Channel)
+	// Unregister drops the channel from the named groups only (UNREGISTER_CLIENT).
+	Unregister(ch outbound.Channel, producerGroup, consumerGroup string)
 	ConsumerIDs(group string) []string
 }
 

@@ -33,10 +33,10 @@ func (h *Handlers) heartbeat(ctx context.Context, c *remoting.Conn, req *wire.Co
 	return ok(req)
 }
 
-// unregisterClient is what Java clients send at shutdown; dropping the connection's registrations
-// is the same as its close.
+// unregisterClient is what a client sends when one producer or consumer of it shuts down: only
+// the named groups lose the connection, the client's others stay registered.
 func (h *Handlers) unregisterClient(_ context.Context, c *remoting.Conn, req *wire.Command) *wire.Command {
-	h.b.ChannelClosed(channel{c})
+	h.b.Unregister(channel{c}, req.Ext("producerGroup"), req.Ext("consumerGroup"))
 	return ok(req)
 }
 
