@@ -50,11 +50,10 @@ func ReadFrame(r io.Reader, maxFrame int, buf []byte) ([]byte, error) {
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrame
 	}
-	var lenWord [4]byte
-	if _, err := io.ReadFull(r, lenWord[:]); err != nil {
+	n, err := readLength(r, buf)
+	if err != nil {
 		return nil, err
 	}
-	n := int(int32(binary.BigEndian.Uint32(lenWord[:])))
 	if n < minFrame {
 		return nil, malformed("frame length %d is below the %d-byte header word", n, minFrame)
 	}
@@ -126,4 +125,37 @@ func AppendFrame(dst []byte, cmd *Command) []byte {
 	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
 	binary.BigEndian.PutUint32(dst[start+4:], uint32(st)<<24|uint32(hlen))
 	return dst
+}
+
+// peeker is what a *bufio.Reader offers to read the length word without a copy.
+type peeker interface {
+	Peek(n int) ([]byte, error)
+	Discard(n int) (int, error)
+}
+
+// readLength reads the frame's length word without allocating: through Peek when r buffers, else
+// into buf when it has room (the payload overwrites it afterwards).
+func readLength(r io.Reader, buf []byte) (int, error) {
+	if p, ok := r.(peeker); ok {
+		b, err := p.Peek(4)
+		if err != nil {
+			if err == io.EOF && len(b) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+		n := int(int32(binary.BigEndian.Uint32(b)))
+		_, _ = p.Discard(4)
+		return n, nil
+	}
+	var word []byte
+	if cap(buf) >= 4 {
+		word = buf[:4]
+	} else {
+		word = make([]byte, 4)
+	}
+	if _, err := io.ReadFull(r, word); err != nil {
+		return 0, err
+	}
+	return int(int32(binary.BigEndian.Uint32(word))), nil
 }
