@@ -54,10 +54,13 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.A
 			}
 		}
 	}
-	if s.cfg.Flush == FlushSync {
+	switch {
+	case s.cfg.Flush == FlushSync:
 		if err := s.awaitFlush(ctx, end); err != nil {
 			return res, err
 		}
+	case end-s.flush.durable.Load() >= s.cfg.FlushDirtyThreshold:
+		s.flush.wake()
 	}
 	return res, nil
 }
@@ -85,9 +88,11 @@ func (s *Store) appendLocked(msgs []message.Message, res []storage.AppendResult,
 	for _, q := range s.touched {
 		if err := q.write(q.maxOff.Load(), q.pending); err != nil {
 			// The log holds the records but the index does not: refuse writes until a restart
-			// rebuilds the index from the log.
+			// rebuilds the index from the log, and take the refused records back out of it.
 			s.abandonBatch()
-			return nil, 0, fmt.Errorf("append: %w", s.fail(err))
+			err = s.fail(err)
+			last := len(s.chunks) - 1
+			return nil, 0, fmt.Errorf("append: %w", s.undoWrites(last, s.chunks[last].end-s.chunks[last].start, err))
 		}
 	}
 	s.dispatchKeys(msgs, res)
@@ -160,21 +165,51 @@ func (s *Store) encodeBatch(msgs []message.Message, res []storage.AppendResult) 
 	return pos, nil
 }
 
-// writeBatch writes the encoded chunks to their segments.
+// writeBatch writes the encoded chunks to their segments. When a write fails, what the batch
+// wrote is zeroed again (undoWrites).
 func (s *Store) writeBatch() error {
-	for _, c := range s.chunks {
+	for i, c := range s.chunks {
 		if c.start == c.end {
 			continue
 		}
 		seg, err := s.writableSegment(c.pos)
 		if err != nil {
-			return err
+			return s.undoWrites(i, 0, err)
 		}
-		if _, err := seg.f.WriteAt(s.buf[c.start:c.end], c.pos-seg.base); err != nil {
-			return fmt.Errorf("write commit log at %d: %w", c.pos, err)
+		if n, err := s.writeAt(seg.f, s.buf[c.start:c.end], c.pos-seg.base); err != nil {
+			return s.undoWrites(i, n, fmt.Errorf("write commit log at %d: %w", c.pos, err))
 		}
 	}
 	return nil
+}
+
+// undoWrites zeroes what a refused batch wrote past the log end (chunks before i in full, n
+// bytes of chunk i) and returns cause. The next batch overwrites those bytes only as far as it
+// reaches: without this, a shorter batch would leave complete records of the refused one after
+// the log end, and a recovery scan would take them for records. Overwriting bytes that were
+// just written needs no new disk block, so this works on a full disk; if it fails anyway, the
+// store refuses writes.
+func (s *Store) undoWrites(i, n int, cause error) error {
+	for j := 0; j <= i; j++ {
+		c := s.chunks[j]
+		l := c.end - c.start
+		if j == i {
+			l = n
+		}
+		if l <= 0 {
+			continue
+		}
+		s.segMu.RLock()
+		seg := s.segmentAt(c.pos)
+		s.segMu.RUnlock()
+		if seg == nil {
+			continue
+		}
+		if _, err := s.writeAt(seg.f, make([]byte, l), c.pos-seg.base); err != nil {
+			return s.fail(fmt.Errorf("%w; then zeroing it at %d: %w", cause, c.pos, err))
+		}
+	}
+	return cause
 }
 
 // abandonBatch forgets the staged units and queue offsets of a batch that was not stored. Bytes

@@ -172,8 +172,9 @@ func openCQFile(path string, base, size int64, create bool) (*cqFile, error) {
 
 func (f *cqFile) close() error { return errors.Join(unmap(f.data), f.f.Close()) }
 
-// sync fsyncs the files written since the last sync, if any. Callers hold Store.ckMu.
-func (q *cqueue) sync() error {
+// sync fsyncs (with syncFn) the files written since the last sync, if any. Callers hold
+// Store.ckMu, or are recovery.
+func (q *cqueue) sync(syncFn func(*os.File) error) error {
 	if !q.dirty.Swap(false) {
 		return nil
 	}
@@ -186,13 +187,63 @@ func (q *cqueue) sync() error {
 	}
 	q.mu.RUnlock()
 	for _, f := range files {
-		if err := datasync(f.f); err != nil {
+		if err := syncFn(f.f); err != nil {
 			q.dirty.Store(true)
 			return fmt.Errorf("sync consume queue %s: %w", q.ref, err)
 		}
 	}
 	if n := len(files); n > 0 {
 		q.synced = files[n-1].base
+	}
+	return nil
+}
+
+// truncateUnits drops every unit from queue offset off on: the rest of the file holding it reads
+// as zeros and later files are removed, so the written units are a prefix again. It sets the
+// queue's max and next offsets to off. Recovery only: no one may read the queue meanwhile.
+func (q *cqueue) truncateUnits(off int64) error {
+	pos := off * unitSize
+	keep := 0
+	for i, f := range q.files {
+		if pos >= f.base+q.fileSize {
+			keep = i + 1
+			continue
+		}
+		if pos > f.base {
+			keep = i + 1
+			if err := zeroFileFrom(f.f, pos-f.base, q.fileSize); err != nil {
+				return fmt.Errorf("consume queue %s: %w", q.ref, err)
+			}
+			q.synced = min(q.synced, f.base)
+		}
+		break
+	}
+	for _, f := range q.files[keep:] {
+		if err := errors.Join(f.close(), os.Remove(f.f.Name())); err != nil {
+			return fmt.Errorf("consume queue %s: remove %s: %w", q.ref, f.f.Name(), err)
+		}
+	}
+	if keep < len(q.files) {
+		clear(q.files[keep:])
+		q.files = q.files[:keep]
+		if err := syncDir(q.dir); err != nil {
+			return fmt.Errorf("consume queue %s: %w", q.ref, err)
+		}
+	}
+	q.dirty.Store(true)
+	q.maxOff.Store(off)
+	q.next = off
+	return nil
+}
+
+// zeroFileFrom makes the bytes of f from off to size read as zeros, by cutting the file there
+// and extending it again, which frees the blocks instead of writing zeros.
+func zeroFileFrom(f *os.File, off, size int64) error {
+	if err := f.Truncate(off); err != nil {
+		return fmt.Errorf("cut %s at %d: %w", f.Name(), off, err)
+	}
+	if err := f.Truncate(size); err != nil {
+		return fmt.Errorf("extend %s: %w", f.Name(), err)
 	}
 	return nil
 }

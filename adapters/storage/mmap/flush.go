@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -11,15 +12,24 @@ import (
 	"github.com/rocketgo/rocketgo/ports/storage"
 )
 
-// flusher makes the log durable: every FlushInterval, and at once when a sync-flush append asks
-// (kick). One fsync round covers everything written before it started, so concurrent sync
-// appenders share it (group commit).
+// flusher makes the log durable. One goroutine runs every flush round, so a round covers
+// everything written before it started and concurrent sync appenders share it (group commit):
+//
+//   - sync flush: an append that needs the disk wakes the flusher (kick) and waits for the round
+//     that covers its records;
+//   - async flush: an append that leaves FlushDirtyThreshold bytes unflushed wakes the flusher;
+//     every FlushInterval a tick flushes if that much is dirty, and flushes whatever is dirty
+//     once FullFlushInterval has passed since the last full flush;
+//   - every tick that moved the watermark writes a light checkpoint (the watermark only), and
+//     every FullFlushInterval a full one (consume queues synced, recovery start point moved up).
 type flusher struct {
 	mu      sync.Mutex
 	flushed int64         // log bytes below this are on disk
 	err     error         // the flush failure, once there was one
 	done    chan struct{} // closed and replaced after every round
 	gone    chan struct{} // closed when the store has closed its files
+
+	durable atomic.Int64 // flushed, for appenders that only compare
 
 	kick    chan struct{}
 	quit    chan struct{}
@@ -29,6 +39,7 @@ type flusher struct {
 // init sets the durable watermark; called by recovery before the flusher starts.
 func (f *flusher) init(flushed int64) {
 	f.flushed = flushed
+	f.durable.Store(flushed)
 	f.done = make(chan struct{})
 	f.gone = make(chan struct{})
 	f.kick = make(chan struct{}, 1)
@@ -41,21 +52,38 @@ func (f *flusher) start(s *Store) {
 		defer close(f.stopped)
 		tick := time.NewTicker(s.cfg.FlushInterval)
 		defer tick.Stop()
+		lastFull := time.Now()
 		for {
 			select {
 			case <-f.quit:
 				return
 			case <-f.kick:
 				_ = s.flushLog()
-			case <-tick.C:
-				if s.flushLog() == nil {
-					if err := s.checkpoint(false); err != nil {
-						s.log.Warn("checkpoint", zap.Error(err))
+			case now := <-tick.C:
+				full := now.Sub(lastFull) >= s.cfg.FullFlushInterval
+				if dirty := s.committed.Load() - f.durable.Load(); dirty > 0 && (full || dirty >= s.cfg.FlushDirtyThreshold) {
+					if s.flushLog() != nil {
+						continue
 					}
+				}
+				kind := ckLight
+				if full {
+					kind, lastFull = ckFull, now
+				}
+				if err := s.writeCheckpoint(kind); err != nil {
+					s.log.Warn("checkpoint", zap.Error(err))
 				}
 			}
 		}
 	}()
+}
+
+// wake asks for a flush round without waiting for it.
+func (f *flusher) wake() {
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
 }
 
 // stop ends the flusher goroutine and waits for it.
@@ -82,6 +110,7 @@ func (f *flusher) round(flushed int64, err error) {
 	}
 	if err == nil && flushed > f.flushed {
 		f.flushed = flushed
+		f.durable.Store(flushed)
 	}
 	close(f.done)
 	f.done = make(chan struct{})
@@ -89,7 +118,8 @@ func (f *flusher) round(flushed int64, err error) {
 }
 
 // flushLog fsyncs the segments written since the last round. A failure is final: the store
-// refuses writes from then on, since the kernel may have dropped the dirty pages.
+// refuses writes from then on, since the kernel may have dropped the dirty pages, and no
+// append waiting for this round is answered as stored.
 func (s *Store) flushLog() error {
 	target := s.committed.Load()
 	from, ferr, _ := s.flush.state()
@@ -107,6 +137,7 @@ func (s *Store) flushLog() error {
 			return err
 		}
 	}
+	s.stats.flushes.Add(1)
 	s.flush.round(target, nil)
 	return nil
 }
@@ -114,31 +145,33 @@ func (s *Store) flushLog() error {
 // awaitFlush waits until the log is durable up to end, kicking the flusher, for at most the
 // sync flush timeout.
 func (s *Store) awaitFlush(ctx context.Context, end int64) error {
+	flushed, err, done := s.flush.state()
+	if flushed >= end {
+		return nil
+	}
 	timer := time.NewTimer(s.cfg.SyncFlushTimeout)
 	defer timer.Stop()
 	for {
-		flushed, err, done := s.flush.state()
-		if flushed >= end {
-			return nil
-		}
 		if err != nil {
 			return err
 		}
-		select {
-		case s.flush.kick <- struct{}{}:
-		default:
-		}
+		s.flush.wake()
 		select {
 		case <-done:
 		case <-timer.C:
+			s.stats.syncTimeouts.Add(1)
 			return fmt.Errorf("%w: log offset %d not on disk after %v", storage.ErrFlushTimeout, end, s.cfg.SyncFlushTimeout)
 		case <-ctx.Done():
+			s.stats.syncTimeouts.Add(1)
 			return fmt.Errorf("%w: waiting for the flush: %w", storage.ErrFlushTimeout, ctx.Err())
 		case <-s.flush.gone:
 			if flushed, _, _ := s.flush.state(); flushed >= end {
 				return nil
 			}
 			return fmt.Errorf("%w: stopped before offset %d was flushed", storage.ErrClosed, end)
+		}
+		if flushed, err, done = s.flush.state(); flushed >= end {
+			return nil
 		}
 	}
 }

@@ -139,7 +139,7 @@ func (s *Store) DeleteTopic(_ context.Context, topicName string) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("delete topic %s: %w", topicName, err)
 	}
-	if err := s.checkpointLocked(false); err != nil {
+	if err := s.checkpointLocked(ckFull); err != nil {
 		return fmt.Errorf("delete topic %s: %w", topicName, err)
 	}
 	s.log.Info("topic deleted from the consume queues", zap.String("topic", topicName), zap.Int("queues", len(gone)))

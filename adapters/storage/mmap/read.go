@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"go.uber.org/zap"
+
 	"github.com/rocketgo/rocketgo/core/message"
 	"github.com/rocketgo/rocketgo/ports/storage"
 	"github.com/rocketgo/rocketgo/sdk/wire"
@@ -17,11 +19,22 @@ const (
 )
 
 // withRecord calls fn with the mapped bytes of the record at phy (size bytes, or the size its
-// header states when size is 0). The bytes are valid only during fn.
+// header states when size is 0), once it passed verifyFramed (stored offset, layout, body
+// CRC): a record that fails is never handed out, whatever the consume queue said about it
+// (ErrCorrupt). The bytes are valid only during fn.
 func (s *Store) withRecord(phy int64, size int32, fn func(b []byte) error) error {
+	return s.readRecord(phy, size, true, fn)
+}
+
+// readRecord is withRecord, or without verify only the header checks (size, magic, bounds).
+func (s *Store) readRecord(phy int64, size int32, verify bool, fn func(b []byte) error) error {
 	end := s.committed.Load()
 	if phy < 0 || phy+blankHeaderSize > end || (size > 0 && phy+int64(size) > end) {
 		return fmt.Errorf("%w: no record at physical offset %d (log ends at %d)", storage.ErrNotFound, phy, end)
+	}
+	if size < 0 || int(size) > s.maxSize {
+		// A hole unit (RocketMQ's filler for a missing queue offset) or a size no record has.
+		return fmt.Errorf("%w: no record of %d bytes at physical offset %d", storage.ErrNotFound, size, phy)
 	}
 	s.segMu.RLock()
 	defer s.segMu.RUnlock()
@@ -43,7 +56,19 @@ func (s *Store) withRecord(phy int64, size int32, fn func(b []byte) error) error
 	if hsize != size || size < minRecordSize || off+int64(size) > int64(len(seg.data)) || phy+int64(size) > end {
 		return fmt.Errorf("%w: record at %d states %d bytes, expected %d", storage.ErrCorrupt, phy, hsize, size)
 	}
-	return fn(seg.data[off : off+int64(size)])
+	b := seg.data[off : off+int64(size)]
+	if verify {
+		if st := verifyFramed(b, phy, magic); st != recOK {
+			s.stats.corruptReads.Add(1)
+			what := "its fields do not add up"
+			if st == recBadCRC {
+				what = "its body fails the CRC"
+			}
+			s.log.Warn("refused to read a corrupt record", zap.Int64("phyOffset", phy), zap.Int32("size", size), zap.String("why", what))
+			return fmt.Errorf("%w: record at %d: %s", storage.ErrCorrupt, phy, what)
+		}
+	}
+	return fn(b)
 }
 
 // ReadRecord implements storage.CommitLog.
@@ -72,10 +97,11 @@ func (s *Store) Message(_ context.Context, phyOffset int64) (message.Ext, error)
 	return ext, err
 }
 
-// storeTimestampAt reads the store timestamp of the record at phy.
+// storeTimestampAt reads the store timestamp of the record at phy. It checks the header only:
+// a search over a queue reads one record per step, and a timestamp cannot hurt a consumer.
 func (s *Store) storeTimestampAt(phy int64, size int32) (int64, error) {
 	var ts int64
-	err := s.withRecord(phy, size, func(b []byte) error {
+	err := s.readRecord(phy, size, false, func(b []byte) error {
 		sysFlag := int32(binary.BigEndian.Uint32(b[wire.RecordOffsetSysFlag:]))
 		off := storeTSOffsetV4
 		if sysFlag&wire.SysFlagBornHostV6 != 0 {

@@ -57,16 +57,13 @@ func mapSegment(f *os.File, base, size int64, resize bool) (*segment, error) {
 }
 
 // zeroFrom drops the bytes of the segment from off to its end (they read back as zeros), by
-// cutting the file there and extending it again. No one may read the mapping meanwhile.
-func (s *segment) zeroFrom(off int64) error {
-	size := int64(len(s.data))
-	if err := s.f.Truncate(off); err != nil {
-		return fmt.Errorf("cut segment %s at %d: %w", s.f.Name(), off, err)
+// cutting the file there and extending it again, and makes that durable with syncFn. No one
+// may read the mapping meanwhile.
+func (s *segment) zeroFrom(off int64, syncFn func(*os.File) error) error {
+	if err := zeroFileFrom(s.f, off, int64(len(s.data))); err != nil {
+		return fmt.Errorf("segment: %w", err)
 	}
-	if err := s.f.Truncate(size); err != nil {
-		return fmt.Errorf("extend segment %s: %w", s.f.Name(), err)
-	}
-	return datasync(s.f)
+	return syncFn(s.f)
 }
 
 func (s *segment) close() error {

@@ -4,9 +4,13 @@
 //
 // Append encodes a batch under one lock, writes it to the log, then writes the batch's units to
 // the consume queues (the dispatch is synchronous, so a unit is readable once its record is), and
-// publishes the new log and queue ends. Recovery at Start re-reads the log from the segment that
-// holds the checkpoint's dispatched offset, cuts a torn tail and rebuilds the units the queues
-// lack.
+// publishes the new log and queue ends. The flusher (flush.go) makes the log durable: group
+// commit for sync flush, a dirty threshold and intervals for async flush. Reads verify every
+// record (stored offset, layout, body CRC) before handing it out.
+//
+// Start after a clean stop trusts the checkpoint and reads no record. After a crash, recovery
+// (recover.go) verifies the log from the checkpoint on, skips corrupt records in the middle,
+// cuts a torn tail and rebuilds the consume-queue units past the checkpoint.
 package mmap
 
 import (
@@ -61,13 +65,21 @@ type Store struct {
 
 	keys atomic.Pointer[keyIndex] // set by recovery; keyIndex.mu comes after mu and ckMu, before segMu
 
-	flush  flusher
-	syncFn func(*os.File) error // datasync; tests replace it to inject failures
+	flush flusher
+	stats storeStats
 
-	ckMu     sync.Mutex
-	ckFile   *os.File
-	ckLast   int64 // dispatched offset of the last checkpoint written
-	lockFile *os.File
+	// Every fsync of a commit-log, consume-queue or checkpoint file goes through syncFn, and
+	// every commit-log write through writeAt: tests replace them to inject failures and to
+	// simulate a power loss (keep only what was synced).
+	syncFn  func(*os.File) error
+	writeAt func(f *os.File, b []byte, off int64) (int, error)
+
+	ckMu      sync.Mutex
+	ckFile    *os.File
+	ckLast    int64 // dispatched offset of the last checkpoint written
+	ckFlushed int64 // flushed offset of the last checkpoint written
+	ckClean   bool  // the last checkpoint written is flagged clean
+	lockFile  *os.File
 }
 
 const (
@@ -93,6 +105,7 @@ func New(cfg Config, log *zap.Logger) (*Store, error) {
 		maxSize: min(cfg.MaxMessageSize, int(cfg.SegmentSize-blankHeaderSize)),
 		queues:  make(map[topic.QueueRef]*cqueue),
 		syncFn:  datasync,
+		writeAt: (*os.File).WriteAt,
 	}, nil
 }
 
@@ -147,8 +160,11 @@ func (s *Store) Stop(context.Context) error {
 
 	s.flush.stop()
 	err := s.flushLog()
-	clean := err == nil && s.failed() == nil
-	err = errors.Join(err, s.checkpoint(clean))
+	kind := ckFull
+	if err == nil && s.failed() == nil {
+		kind = ckClean
+	}
+	err = errors.Join(err, s.writeCheckpoint(kind))
 	s.closeFiles()
 	s.flush.closed()
 	if err != nil {

@@ -14,3 +14,20 @@ func datasync(f *os.File) error {
 		}
 	}
 }
+
+// seekData is lseek's SEEK_DATA.
+const seekData = 3
+
+// nextData returns the first offset at or after off where f holds data, skipping holes (never
+// written, or cut by zeroFileFrom), or ok false when nothing after off was ever written. A
+// file system without hole tracking reports data everywhere, which is only slower.
+func nextData(f *os.File, off int64) (int64, bool) {
+	n, err := syscall.Seek(int(f.Fd()), off, seekData)
+	switch {
+	case err == syscall.ENXIO:
+		return 0, false
+	case err != nil:
+		return off, true
+	}
+	return n, true
+}
