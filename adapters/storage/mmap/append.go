@@ -75,6 +75,8 @@ func (s *Store) appendLocked(msgs []message.Message, res []storage.AppendResult,
 		return nil, 0, fmt.Errorf("append: %w", storage.ErrClosed)
 	case s.failed() != nil:
 		return nil, 0, fmt.Errorf("append: %w", s.failed())
+	case s.diskFull() != nil: // above the critical watermark (retention.go)
+		return nil, 0, fmt.Errorf("append: %w", s.diskFull())
 	}
 	pos, err := s.encodeBatch(msgs, res)
 	if err != nil {
@@ -87,6 +89,11 @@ func (s *Store) appendLocked(msgs []message.Message, res []storage.AppendResult,
 	}
 	for _, q := range s.touched {
 		if err := q.write(q.maxOff.Load(), q.pending); err != nil {
+			if uerr := s.unwindUnits(err); uerr != nil { // a full disk: not latched (diskspace.go)
+				s.abandonBatch()
+				last := len(s.chunks) - 1
+				return nil, 0, fmt.Errorf("append: %w", s.undoWrites(last, s.chunks[last].end-s.chunks[last].start, uerr))
+			}
 			// The log holds the records but the index does not: refuse writes until a restart
 			// rebuilds the index from the log, and take the refused records back out of it.
 			s.abandonBatch()

@@ -42,6 +42,23 @@ type Config struct {
 	// when one is full. Slot and entry counts fix the file layout: changing either rebuilds the
 	// key index from the commit log at the next start.
 	IndexEntries int `koanf:"indexEntries"`
+
+	// Retention (retention.go). FileReservedTime: a commit-log segment last written longer ago
+	// than this is deleted at one of the DeleteWhen hours.
+	FileReservedTime time.Duration `koanf:"fileReservedTime"`
+	// DeleteWhen lists the hours of the day (local time, "00".."23", separated by ';') at which
+	// expired segments are deleted, as RocketMQ's deleteWhen.
+	DeleteWhen string `koanf:"deleteWhen"`
+	// DiskHighWatermark is the fraction of the store's file system in use above which the
+	// oldest segments are deleted at once, expired or not (never the last one).
+	DiskHighWatermark float64 `koanf:"diskHighWatermark"`
+	// DiskCriticalWatermark is the fraction of the file system in use above which appends are
+	// refused (storage.ErrUnavailable) until space is free again.
+	DiskCriticalWatermark float64 `koanf:"diskCriticalWatermark"`
+	// CleanInterval is how often disk use is measured and retention runs.
+	CleanInterval time.Duration `koanf:"cleanInterval"`
+	// DeleteFilesPerRun caps the segments one retention run deletes.
+	DeleteFilesPerRun int `koanf:"deleteFilesPerRun"`
 }
 
 // Defaults returns RocketMQ-like defaults rooted at dir.
@@ -58,6 +75,13 @@ func Defaults() Config {
 		MaxMessageSize:      4<<20 + 64<<10,
 		IndexSlots:          5_000_000,
 		IndexEntries:        20_000_000,
+
+		FileReservedTime:      72 * time.Hour,
+		DeleteWhen:            "04",
+		DiskHighWatermark:     0.75,
+		DiskCriticalWatermark: 0.90,
+		CleanInterval:         10 * time.Second,
+		DeleteFilesPerRun:     10,
 	}
 }
 
@@ -88,7 +112,7 @@ func (c Config) validate() error {
 		// Entry 0 is never used, so a file needs two to hold one.
 		return fmt.Errorf("mmap store: indexEntries %d is outside 2..%d", c.IndexEntries, maxIndexCount)
 	}
-	return nil
+	return c.validateRetention()
 }
 
 // maxIndexCount bounds the slots and entries of an index file: entry numbers are int32, and a

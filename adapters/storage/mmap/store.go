@@ -74,6 +74,8 @@ type Store struct {
 	syncFn  func(*os.File) error
 	writeAt func(f *os.File, b []byte, off int64) (int, error)
 
+	ret retention // segment deletion and the disk watermarks (retention.go)
+
 	ckMu      sync.Mutex
 	ckFile    *os.File
 	ckLast    int64 // dispatched offset of the last checkpoint written
@@ -129,6 +131,7 @@ func (s *Store) Start(ctx context.Context) error {
 	}
 	s.state = stateOpen
 	s.flush.start(s)
+	s.startRetention()
 	return nil
 }
 
@@ -158,6 +161,7 @@ func (s *Store) Stop(context.Context) error {
 	s.state = stateClosed
 	s.mu.Unlock()
 
+	s.stopRetention()
 	s.flush.stop()
 	err := s.flushLog()
 	kind := ckFull
