@@ -35,6 +35,7 @@ Usage:
   rocketgo standalone [flags]   name server and broker in one process
   rocketgo namesrv [flags]      name server only
   rocketgo broker [flags]       broker only
+  rocketgo bench <command>      load generators on the SDK: produce, consume (rocketgo bench help)
   rocketgo version              print version, commit and Go version
   rocketgo help                 this text
 
@@ -68,8 +69,10 @@ func Main(ctx context.Context, args []string, stdio IO, module ModuleFunc) int {
 	case "version":
 		fmt.Fprintln(stdio.Stdout, VersionString())
 		return ExitOK
-	case "admin", "bench":
-		// Reserved: the admin client and the load generator come later, as their own files.
+	case "bench":
+		return benchMain(ctx, rest, stdio)
+	case "admin":
+		// Reserved: the admin client comes later, in its own files.
 		fmt.Fprintf(stdio.Stderr, "rocketgo %s: not implemented yet\n", cmd)
 		return ExitUsage
 	case "help", "-h", "--help":
@@ -88,6 +91,7 @@ func serve(ctx context.Context, role Role, args []string, stdio IO, module Modul
 	AddConfigFlags(fs)
 	checkConfig := fs.Bool("check-config", false, "print the effective configuration as YAML (every key) and exit")
 	readyFile := fs.String("ready-file", "", "write the bound addresses and pid as JSON to `path` once started")
+	profile := addProfileFlags(fs)
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -125,7 +129,16 @@ func serve(ctx context.Context, role Role, args []string, stdio IO, module Modul
 	defer log.Sync() // stderr may refuse fsync; nothing to do about that
 	log.Info("rocketgo starting", zap.Stringer("role", role), zap.String("version", Version), zap.String("commit", Commit))
 
-	if err := Run(ctx, role, cfg, log, module(role, cfg), WithReadyFile(*readyFile)); err != nil {
+	stopProfile, err := profile.start()
+	if err != nil {
+		log.Error("rocketgo failed", zap.Stringer("role", role), zap.Error(err))
+		return ExitFailure
+	}
+	err = Run(ctx, role, cfg, log, module(role, cfg), WithReadyFile(*readyFile))
+	if perr := stopProfile(); perr != nil {
+		log.Error("writing profiles", zap.Error(perr))
+	}
+	if err != nil {
 		log.Error("rocketgo failed", zap.Stringer("role", role), zap.Error(err))
 		return ExitFailure
 	}
