@@ -1,0 +1,281 @@
+package mmap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/rocketgo/rocketgo/core/message"
+	"github.com/rocketgo/rocketgo/core/topic"
+	"github.com/rocketgo/rocketgo/ports/storage"
+	"github.com/rocketgo/rocketgo/ports/storage/storagetest"
+)
+
+// mountTmpfs mounts a tmpfs of size bytes made for this test and unmounts it at cleanup (after
+// cleanups registered later, such as the store's Stop).
+func mountTmpfs(t *testing.T, size int64) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("cannot mount tmpfs: the test is not running as root")
+	}
+	dir := filepath.Join(t.TempDir(), "mnt")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
+		t.Skipf("cannot mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, 0); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+func openOn(t *testing.T, cfg Config) *Store {
+	t.Helper()
+	s, err := New(cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(context.Background()); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
+	return s
+}
+
+// A full disk: appends fail with ErrUnavailable ("no space left"), nothing refused becomes
+// visible, everything acknowledged stays readable, the store does not latch the failure, and
+// appends succeed again, without a restart, once space is free. A restart afterwards finds
+// exactly the acknowledged messages.
+func TestDiskFullRefusesAndResumes(t *testing.T) {
+	mnt := mountTmpfs(t, 8<<20)
+	filler := filepath.Join(mnt, "filler")
+	if err := os.WriteFile(filler, bytes.Repeat([]byte{'f'}, 3<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(filepath.Join(mnt, "store"))
+	cfg.SegmentSize = 1 << 20
+	cfg.ConsumeQueueUnits = 1000
+	// The watermarks are off: this test wants the writes themselves to hit the full disk.
+	cfg.DiskHighWatermark, cfg.DiskCriticalWatermark = 1, 1
+	s := openOn(t, cfg)
+	ctx := context.Background()
+
+	var acked storagetest.Appended
+	appendOne := func(i, size int) error {
+		body := strings.Repeat(string(rune('a'+i%26)), size)
+		m := storagetest.Msg("TopicFull", int32(i%3), fmt.Sprintf("%d|%s", i, body), fmt.Sprint("tag", i%2))
+		res, err := s.Append(ctx, []message.Message{m})
+		if err == nil {
+			acked.Msgs = append(acked.Msgs, m)
+			acked.Results = append(acked.Results, res...)
+		}
+		return err
+	}
+
+	var full error
+	i := 0
+	for ; i < 100_000 && full == nil; i++ {
+		full = appendOne(i, 900)
+	}
+	if full == nil {
+		t.Fatal("the 8 MiB tmpfs never filled up")
+	}
+	if !errors.Is(full, storage.ErrUnavailable) || !errors.Is(full, syscall.ENOSPC) {
+		t.Fatalf("append on a full disk: %v, want ErrUnavailable wrapping ENOSPC", full)
+	}
+	t.Logf("full after %d messages: %v", len(acked.Msgs), full)
+
+	// Keep pushing, with smaller messages too: every answer is a clean acknowledgement or a clean
+	// refusal (the log end never moves for a refusal), and nothing is latched.
+	refused := 0
+	for j := 0; j < 300; j++ {
+		_, before := s.LogBounds()
+		if err := appendOne(i, 10+j*3); err != nil {
+			if !errors.Is(err, storage.ErrUnavailable) {
+				t.Fatalf("append on a full disk: %v, want ErrUnavailable", err)
+			}
+			if _, after := s.LogBounds(); after != before {
+				t.Fatalf("a refused append moved the log end from %d to %d", before, after)
+			}
+			refused++
+		}
+		i++
+	}
+	if refused == 0 {
+		t.Fatal("no append was refused while the disk was full")
+	}
+	if err := s.failed(); err != nil {
+		t.Fatalf("the store latched a full disk: %v", err)
+	}
+	storagetest.Verify(t, s, acked)
+	checkQueueMax(t, s, acked)
+
+	// Free space: appends succeed again at once.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	for j := 0; j < 50; j++ {
+		if err := appendOne(i, 900); err != nil {
+			t.Fatalf("append %d after space was freed: %v", j, err)
+		}
+		i++
+	}
+	storagetest.Verify(t, s, acked)
+
+	// A restart finds exactly the acknowledged messages: no refused record came back.
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openOn(t, cfg)
+	storagetest.Verify(t, s2, acked)
+	checkQueueMax(t, s2, acked)
+}
+
+// checkQueueMax asserts that each queue holds exactly the acknowledged messages.
+func checkQueueMax(t *testing.T, s *Store, a storagetest.Appended) {
+	t.Helper()
+	want := map[topic.QueueRef]int64{}
+	for _, m := range a.Msgs {
+		want[topic.QueueRef{Topic: m.Topic, QueueID: m.QueueID}]++
+	}
+	for q, n := range want {
+		if _, hi := s.QueueBounds(q); hi != n {
+			t.Fatalf("%v: max offset %d, want %d acknowledged", q, hi, n)
+		}
+	}
+}
+
+// Above the critical watermark of a real file system the refusal says so, and freeing space
+// lifts it at the next append.
+func TestDiskCriticalWatermarkOnTmpfs(t *testing.T) {
+	mnt := mountTmpfs(t, 8<<20)
+	cfg := testConfig(filepath.Join(mnt, "store"))
+	cfg.SegmentSize = 1 << 20
+	cfg.DiskHighWatermark, cfg.DiskCriticalWatermark = 0.5, 0.5
+	s := openOn(t, cfg)
+	ctx := context.Background()
+	m := storagetest.Msg("TopicCrit", 0, "body", "")
+	if _, err := s.Append(ctx, []message.Message{m}); err != nil {
+		t.Fatal(err)
+	}
+	filler := filepath.Join(mnt, "filler")
+	if err := os.WriteFile(filler, bytes.Repeat([]byte{'f'}, 5<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.measureDisk() // the retention loop's periodic check
+	_, err := s.Append(ctx, []message.Message{m})
+	if !errors.Is(err, storage.ErrUnavailable) || !strings.Contains(err.Error(), "above the critical watermark 50.0%") {
+		t.Fatalf("append above the critical watermark: %v", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, []message.Message{m}); err != nil {
+		t.Fatalf("append once space is free: %v", err)
+	}
+}
+
+// A full disk hit by a consume-queue write (the log write of the batch succeeded): the batch
+// is refused, its units and records are taken back out, and nothing is latched. The log and key
+// index files are fully allocated first, so only the consume queue needs new blocks.
+func TestDiskFullInConsumeQueueWrite(t *testing.T) {
+	mnt := mountTmpfs(t, 4<<20)
+	cfg := testConfig(filepath.Join(mnt, "store"))
+	cfg.SegmentSize = 1 << 20
+	cfg.ConsumeQueueUnits = 1000 // 20 000-byte files: a new page every 204.8 units
+	cfg.DiskHighWatermark, cfg.DiskCriticalWatermark = 1, 1
+	s := openOn(t, cfg)
+	ctx := context.Background()
+	var acked storagetest.Appended
+	appendOne := func(i int) error {
+		m := storagetest.Msg("TopicCQ", 0, fmt.Sprintf("%d|%s", i, strings.Repeat("x", 60)), "")
+		res, err := s.Append(ctx, []message.Message{m})
+		if err == nil {
+			acked.Msgs = append(acked.Msgs, m)
+			acked.Results = append(acked.Results, res...)
+		}
+		return err
+	}
+	if err := appendOne(0); err != nil {
+		t.Fatal(err)
+	}
+	// Allocate every block of the log segment and the key index files.
+	for _, sub := range []string{"commitlog", "index"} {
+		entries, _ := os.ReadDir(filepath.Join(cfg.Dir, sub))
+		for _, e := range entries {
+			f, err := os.OpenFile(filepath.Join(cfg.Dir, sub, e.Name()), os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, _ := f.Stat()
+			if err := syscall.Fallocate(int(f.Fd()), 0x01 /* KEEP_SIZE */, 0, st.Size()); err != nil {
+				t.Skipf("cannot fallocate on tmpfs: %v", err)
+			}
+			_ = f.Close()
+		}
+	}
+	// Fill what is left.
+	filler, err := os.Create(filepath.Join(mnt, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := make([]byte, 4096)
+	for {
+		if _, err := filler.Write(page); err != nil {
+			break
+		}
+	}
+	_ = filler.Close()
+
+	var full error
+	for i := 1; i < 1000 && full == nil; i++ {
+		full = appendOne(i)
+	}
+	if !errors.Is(full, storage.ErrUnavailable) || !errors.Is(full, syscall.ENOSPC) || !strings.Contains(full.Error(), "consume queue") {
+		t.Fatalf("append on a full disk: %v, want ErrUnavailable wrapping a consume queue ENOSPC", full)
+	}
+	if n := len(acked.Msgs); n < 200 || n > 206 {
+		t.Fatalf("%d messages acknowledged; the queue file's second page starts at unit 204", n)
+	}
+	if err := s.failed(); err != nil {
+		t.Fatalf("the store latched a full disk: %v", err)
+	}
+	_, end := s.LogBounds()
+	if last := acked.Results[len(acked.Results)-1]; end != last.PhysicalOffset+int64(last.Size) {
+		t.Fatalf("log end %d is not the end of the last acknowledged record", end)
+	}
+	storagetest.Verify(t, s, acked)
+	checkQueueMax(t, s, acked)
+
+	if err := os.Remove(filepath.Join(mnt, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if err := appendOne(5000 + i); err != nil {
+			t.Fatalf("append after space was freed: %v", err)
+		}
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openOn(t, cfg)
+	storagetest.Verify(t, s2, acked)
+	checkQueueMax(t, s2, acked)
+}
