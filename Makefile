@@ -9,7 +9,7 @@ BIN      := bin/rocketgo
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test test-unit test-race test-e2e fuzz lint vet fmt-check clean
+.PHONY: all build run test test-unit test-race test-e2e fuzz lint vet fmt-check clean bench bench-profile
 
 all: build
 
@@ -46,6 +46,15 @@ fuzz:
 			done; \
 		done; \
 	done
+
+# The benchmark matrix against NATS JetStream on this machine (about 6-8 minutes): writes
+# bench/results.md. Knobs: SECS, REPS, PREFILL, SKIP_NATS=1 (see scripts/bench.sh).
+bench: build
+	bash scripts/bench.sh
+
+# CPU and allocation profiles of the broker under the async pipelined send case (bench/raw/profile).
+bench-profile: build
+	bash scripts/bench.sh profile
 
 lint: fmt-check vet
 
