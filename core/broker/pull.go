@@ -190,10 +190,11 @@ scan:
 				}
 				body, err = b.store.ReadRecord(ctx, u.PhyOffset, u.Size, body)
 				if err != nil {
-					if errors.Is(err, storage.ErrNotFound) {
-						// The log no longer holds it (retention ran ahead of the index): skip it.
-						b.log.Warn("consume queue unit points outside the commit log", zap.Stringer("queue", q),
-							zap.Int64("offset", next), zap.Int64("phyOffset", u.PhyOffset))
+					if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrCorrupt) {
+						// The log no longer holds it (retention ran ahead of the index), or the record
+						// failed verification: skip it, or the consumer would be stuck at this offset.
+						b.log.Warn("consume queue unit skipped", zap.Stringer("queue", q),
+							zap.Int64("offset", next), zap.Int64("phyOffset", u.PhyOffset), zap.Error(err))
 						next++
 						continue
 					}

@@ -35,6 +35,7 @@ Usage:
   rocketgo standalone [flags]   name server and broker in one process
   rocketgo namesrv [flags]      name server only
   rocketgo broker [flags]       broker only
+  rocketgo admin <command>      mqadmin's everyday commands (rocketgo admin for the list)
   rocketgo bench <command>      load generators on the SDK: produce, consume (rocketgo bench help)
   rocketgo version              print version, commit and Go version
   rocketgo help                 this text
@@ -72,9 +73,7 @@ func Main(ctx context.Context, args []string, stdio IO, module ModuleFunc) int {
 	case "bench":
 		return benchMain(ctx, rest, stdio)
 	case "admin":
-		// Reserved: the admin client comes later, in its own files.
-		fmt.Fprintf(stdio.Stderr, "rocketgo %s: not implemented yet\n", cmd)
-		return ExitUsage
+		return adminMain(ctx, rest, stdio)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdio.Stdout, usage)
 		return ExitOK

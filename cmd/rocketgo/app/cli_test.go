@@ -56,7 +56,7 @@ func TestCLIUsageAndVersion(t *testing.T) {
 		{[]string{"help"}, ExitOK, "Usage:", ""},
 		{[]string{"--help"}, ExitOK, "Usage:", ""},
 		{[]string{"frobnicate"}, ExitUsage, "", `unknown command "frobnicate"`},
-		{[]string{"admin"}, ExitUsage, "", "not implemented yet"},
+		{[]string{"admin"}, ExitUsage, "", "timerCancel"},
 		{[]string{"broker", "--help"}, ExitOK, "--check-config", ""},
 		{[]string{"broker", "--no-such-flag"}, ExitUsage, "", "unknown flag: --no-such-flag"},
 		{[]string{"namesrv", "extra"}, ExitUsage, "", "unexpected arguments: extra"},
