@@ -52,7 +52,8 @@ fuzz:
 bench: build
 	bash scripts/bench.sh
 
-# CPU and allocation profiles of the broker under the async pipelined send case (bench/raw/profile).
+# CPU and allocation profiles of the broker under the async pipelined send case, or PROFILE_CASE=sync_1
+# (bench/raw/profile-CASE; top costs printed).
 bench-profile: build
 	bash scripts/bench.sh profile
 

@@ -63,8 +63,8 @@ type natsRow struct {
 	P50, P90, P99          float64 // latency cases only; 0 otherwise
 }
 
-// parseNATS reads the summary nats_jetstream.sh prints: after the header line starting with
-// "mode", one line per case: mode case rate [min..max] MB/s [min..max] srv-cores cli-cores
+// parseNATS reads the summaries nats_jetstream.sh prints (one or more, concatenated): after the
+// header line starting with "mode", one line per case: mode case rate [min..max] MB/s [min..max] srv-cores cli-cores
 // srv-us/msg [p50/p90/p99 p99 range ...].
 func parseNATS(r io.Reader) (map[natsRef]natsRow, string, error) {
 	rows := map[natsRef]natsRow{}
@@ -73,8 +73,11 @@ func parseNATS(r io.Reader) (map[natsRef]natsRow, string, error) {
 	inTable := false
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "# nats-server") {
-			version = strings.TrimSpace(strings.TrimPrefix(line, "#"))
+		if strings.HasPrefix(line, "#") { // a new summary (the script may run once per mode)
+			inTable = false
+			if strings.HasPrefix(line, "# nats-server") {
+				version = strings.TrimSpace(strings.TrimPrefix(line, "#"))
+			}
 			continue
 		}
 		f := strings.Fields(line)
@@ -85,7 +88,7 @@ func parseNATS(r io.Reader) (map[natsRef]natsRow, string, error) {
 			inTable = true
 			continue
 		}
-		if !inTable || len(f) < 9 {
+		if !inTable || len(f) < 9 || !strings.HasPrefix(f[3], "[") {
 			continue
 		}
 		var row natsRow

@@ -43,6 +43,14 @@ func TestParseNATS(t *testing.T) {
 	if l.P50 != 2000 || l.P90 != 2500 || l.P99 != 3000 {
 		t.Errorf("lat_sync_4 %+v", l)
 	}
+	// Two summaries one after the other (make bench runs the script once per mode).
+	split := strings.Index(natsSample, "always   pub_sync_4")
+	header := natsSample[:strings.Index(natsSample, "default  pub_sync_1")]
+	twice := natsSample[:split] + header + natsSample[split:]
+	rows2, _, err := parseNATS(strings.NewReader(twice))
+	if err != nil || len(rows2) != 9 || rows2[natsRef{"always", "pub_sync_4"}].Rate != 2000 {
+		t.Errorf("two summaries: %d rows, %v", len(rows2), err)
+	}
 	if _, _, err := parseNATS(strings.NewReader("mode case\ndefault x 1,0a0 [1..2] 1 [1..2] 1 1 1\n")); err == nil {
 		t.Error("a malformed number was accepted")
 	}
