@@ -183,11 +183,19 @@ func (s *Store) writeBatch() error {
 		if err != nil {
 			return s.undoWrites(i, 0, err)
 		}
-		if n, err := s.writeAt(seg.f, s.buf[c.start:c.end], c.pos-seg.base); err != nil {
+		if n, err := s.writeLog(seg, s.buf[c.start:c.end], c.pos-seg.base); err != nil {
 			return s.undoWrites(i, n, fmt.Errorf("write commit log at %d: %w", c.pos, err))
 		}
 	}
 	return nil
+}
+
+// writeLog writes b at offset off of seg: through the mapping, or with the writeAt tests set.
+func (s *Store) writeLog(seg *segment, b []byte, off int64) (int, error) {
+	if s.writeAt != nil {
+		return s.writeAt(seg.f, b, off)
+	}
+	return seg.write(b, off)
 }
 
 // undoWrites zeroes what a refused batch wrote past the log end (chunks before i in full, n
@@ -212,7 +220,7 @@ func (s *Store) undoWrites(i, n int, cause error) error {
 		if seg == nil {
 			continue
 		}
-		if _, err := s.writeAt(seg.f, make([]byte, l), c.pos-seg.base); err != nil {
+		if _, err := s.writeLog(seg, make([]byte, l), c.pos-seg.base); err != nil {
 			return s.fail(fmt.Errorf("%w; then zeroing it at %d: %w", cause, c.pos, err))
 		}
 	}

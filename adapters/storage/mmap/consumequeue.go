@@ -39,6 +39,7 @@ type cqFile struct {
 	base int64
 	f    *os.File
 	data []byte
+	r    resv // guarded by Store.mu (or recovery)
 }
 
 // cqueue is the consume queue of one topic and queue id: files of fileSize bytes in dir.
@@ -89,7 +90,7 @@ func (q *cqueue) write(off int64, b []byte) error {
 			return err
 		}
 		n := min(int64(len(b)), f.base+q.fileSize-pos)
-		if _, err := f.f.WriteAt(b[:n], pos-f.base); err != nil {
+		if _, err := writeMapped(f.f, f.data, &f.r, b[:n], pos-f.base, cqReserveChunk); err != nil {
 			return fmt.Errorf("write consume queue %s: %w", q.ref, err)
 		}
 		b, pos = b[n:], pos+n
@@ -211,6 +212,7 @@ func (q *cqueue) truncateUnits(off int64) error {
 		}
 		if pos > f.base {
 			keep = i + 1
+			f.r.cut(pos - f.base)
 			if err := zeroFileFrom(f.f, pos-f.base, q.fileSize); err != nil {
 				return fmt.Errorf("consume queue %s: %w", q.ref, err)
 			}

@@ -9,8 +9,8 @@ import (
 	"github.com/rocketgo/rocketgo/ports/storage"
 )
 
-// Disk full. The store writes with pwrite only (mapFile), so a full disk is an error from a
-// write, never a SIGBUS. Where it can surface in the append path:
+// Disk full. The store writes through mappings only into blocks it reserved (reserve.go), else
+// with pwrite, so a full disk is an error from a fallocate or a write, never a SIGBUS. Where it can surface in the append path:
 //
 //   - the commit-log write (writeBatch): the batch is abandoned, the log end does not move, so no
 //     part of it is visible, and the next batch overwrites the bytes that made it; nothing is
@@ -71,6 +71,7 @@ func (q *cqueue) dropRange(from, to int64) error {
 		if lo >= hi {
 			continue
 		}
+		f.r.cut(lo - f.base)
 		if err := punchHole(f.f, lo-f.base, hi-lo); err != nil {
 			return fmt.Errorf("consume queue %s: drop units: %w", q.ref, err)
 		}

@@ -161,12 +161,14 @@ func keyHash(topicName, key string) int32 {
 	return h
 }
 
-// idxFile is one index file: written with pwrite, read through a read-only shared mapping.
+// idxFile is one index file, read through a shared mapping: entries are written through it
+// into reserved blocks (reserve.go), slots and the header with pwrite.
 type idxFile struct {
 	name string
 	lay  idxLayout
 	f    *os.File
-	data []byte // the whole file, mapped read-only
+	data []byte // the whole file, mapped
+	r    resv   // entries reserved; guarded by the writer (Store.mu, or recovery)
 
 	hmu sync.Mutex
 	hdr idxHeader // the published header: entries and slots it covers are written
@@ -201,8 +203,9 @@ func openIdxFile(path string, lay idxLayout, create bool) (*idxFile, error) {
 	switch {
 	case err != nil:
 	case create:
-		// Sparse: blocks are allocated by the pwrites that fill it, which report a full disk as
-		// an error; the mapping is only read, so it never faults for want of a block.
+		// Sparse: blocks are allocated by the pwrites of slots and headers, and reserved ahead
+		// of the entries written through the mapping, either way a full disk is an error,
+		// never a fault.
 		err = f.Truncate(lay.size())
 	case st.Size() != lay.size():
 		err = fmt.Errorf("%w: %d bytes, want %d for %d slots and %d entries", errIdxLayout, st.Size(), lay.size(), lay.slots, lay.entries)

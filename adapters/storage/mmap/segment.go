@@ -7,13 +7,19 @@ import (
 	"path/filepath"
 )
 
-// segment is one commit-log file: size bytes starting at physical offset base, written with
-// pwrite and read through a read-only shared mapping. Files are created sparse at full size, so
-// the mapping never needs to grow.
+// segment is one commit-log file: size bytes starting at physical offset base, written and read
+// through a shared mapping, into blocks reserved ahead of the writes (reserve.go). Files are
+// created sparse at full size, so the mapping never needs to grow.
 type segment struct {
 	base int64
 	f    *os.File
 	data []byte
+	r    resv // guarded by Store.mu
+}
+
+// write copies b to offset off of the segment, reserving its blocks first.
+func (s *segment) write(b []byte, off int64) (int, error) {
+	return writeMapped(s.f, s.data, &s.r, b, off, logReserveChunk)
 }
 
 // openSegment opens (create: creates) the segment file of base in dir and maps it. An existing
@@ -60,6 +66,7 @@ func mapSegment(f *os.File, base, size int64, resize bool) (*segment, error) {
 // cutting the file there and extending it again, and makes that durable with syncFn. No one
 // may read the mapping meanwhile.
 func (s *segment) zeroFrom(off int64, syncFn func(*os.File) error) error {
+	s.r.cut(off)
 	if err := zeroFileFrom(s.f, off, int64(len(s.data))); err != nil {
 		return fmt.Errorf("segment: %w", err)
 	}

@@ -1,6 +1,7 @@
 // Package mmap is the file-backed message store: one commit log of fixed-size segments holding
 // records in RocketMQ's stored layout, consume queues of 20-byte units per topic and queue, and
-// a checkpoint. Writes go through pwrite, reads through read-only shared mappings.
+// a checkpoint. Writes and reads go through shared mappings, writes only into blocks reserved
+// first (reserve.go).
 //
 // Append encodes a batch under one lock, writes it to the log, then writes the batch's units to
 // the consume queues (the dispatch is synchronous, so a unit is readable once its record is), and
@@ -69,8 +70,8 @@ type Store struct {
 	stats storeStats
 
 	// Every fsync of a commit-log, consume-queue or checkpoint file goes through syncFn, and
-	// every commit-log write through writeAt: tests replace them to inject failures and to
-	// simulate a power loss (keep only what was synced).
+	// every commit-log write through writeAt when it is set (else through the mapping): tests
+	// set them to inject failures and to simulate a power loss (keep only what was synced).
 	syncFn  func(*os.File) error
 	writeAt func(f *os.File, b []byte, off int64) (int, error)
 
@@ -107,7 +108,6 @@ func New(cfg Config, log *zap.Logger) (*Store, error) {
 		maxSize: min(cfg.MaxMessageSize, int(cfg.SegmentSize-blankHeaderSize)),
 		queues:  make(map[topic.QueueRef]*cqueue),
 		syncFn:  datasync,
-		writeAt: (*os.File).WriteAt,
 	}, nil
 }
 

@@ -6,11 +6,11 @@ import (
 	"syscall"
 )
 
-// mapFile maps size bytes of f read-only and shared, so the mapping sees what pwrite puts in the
-// page cache. The store never writes through a mapping: a write to a page with no disk block
-// behind it would raise SIGBUS on a full disk, a pwrite returns ENOSPC instead.
+// mapFile maps size bytes of f read-write and shared. The store writes through a mapping only
+// into blocks it reserved first (reserve.go): a store to a page with no disk block behind it
+// would raise SIGBUS on a full disk, where a fallocate or a pwrite returns ENOSPC instead.
 func mapFile(f *os.File, size int64) ([]byte, error) {
-	b, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	b, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("mmap %s: %w", f.Name(), err)
 	}

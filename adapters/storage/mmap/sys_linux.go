@@ -1,8 +1,10 @@
 package mmap
 
 import (
+	"errors"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // datasync flushes f's data (and the metadata needed to read it back) to the disk.
@@ -30,4 +32,35 @@ func nextData(f *os.File, off int64) (int64, bool) {
 		return off, true
 	}
 	return n, true
+}
+
+// populate faults the pages of b in for writing (MADV_POPULATE_WRITE), ignoring failures: a
+// kernel before 5.14 does not know it, and the writes fault the pages in anyway.
+func populate(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), madvPopulateWrite)
+}
+
+const madvPopulateWrite = 23
+
+// reserve allocates the blocks of n bytes of f from off (fallocate, the size is kept as it is
+// when the range is inside the file). errors.ErrUnsupported: the file system cannot.
+func reserve(f *os.File, off, n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	for {
+		err := syscall.Fallocate(int(f.Fd()), fallocKeepSize, off, n)
+		switch err {
+		case nil:
+			return nil
+		case syscall.EINTR:
+			continue
+		case syscall.EOPNOTSUPP, syscall.ENOSYS:
+			return errors.ErrUnsupported
+		}
+		return err
+	}
 }
