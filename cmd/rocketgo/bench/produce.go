@@ -24,7 +24,7 @@ type ProduceOptions struct {
 	Producers int           // producers, each with its own client and connection
 	Window    int           // requests in flight per producer: 1 = Send, >1 = SendAsync pipelined
 	Batch     int           // messages per request (SendBatch when > 1)
-	Queues    int           // queues of the topic, created before the run
+	Queues    int           // queues of the topic when the run creates it
 	Warmup    time.Duration // sending before the measurement starts
 	Messages  int64         // > 0: stop once this many messages were sent (warm-up included)
 	Group     string        // producer group
@@ -38,9 +38,9 @@ func parseProduce(args []string, stdout, stderr io.Writer) (*ProduceOptions, int
 	fs.IntVar(&o.Producers, "producers", 1, "concurrent producers, each with its own connection")
 	fs.IntVar(&o.Window, "window", 1, "requests in flight per producer: 1 sends synchronously, more pipelines asynchronous sends")
 	fs.IntVar(&o.Batch, "batch", 1, "messages per request (a batch send when more than 1)")
-	fs.IntVar(&o.Queues, "queues", 8, "queues of the topic (created or updated before the run)")
+	fs.IntVar(&o.Queues, "queues", 8, "queues of the topic when it does not exist yet and is created")
 	fs.DurationVar(&o.Warmup, "warmup", time.Second, "sending before the measurement starts")
-	fs.Int64Var(&o.Messages, "messages", 0, "stop after this many messages, warm-up included (0: run for --duration; with --messages, --duration is only a cap when given)")
+	fs.Int64Var(&o.Messages, "messages", 0, "stop after this many messages, warm-up included, besides one first send per producer (0: run for --duration; with --messages, --duration is only a cap when given)")
 	fs.StringVar(&o.Group, "group", "benchmark_producer", "producer group")
 	if ok, code := parseFlags(fs, "produce", args, stdout, stderr); !ok {
 		return nil, code
@@ -393,6 +393,8 @@ func describeDuration(d time.Duration, msgs int64) string {
 	return d.String()
 }
 
+// createTopic creates topic with queues read and write queues unless the name servers already
+// route it (an existing topic is left as it is).
 func createTopic(ctx context.Context, ns []string, topic string, queues int) error {
 	a, err := admin.New(admin.Options{NameServers: ns})
 	if err != nil {
@@ -401,6 +403,13 @@ func createTopic(ctx context.Context, ns []string, topic string, queues int) err
 	defer a.Close(context.Background())
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	_, err = a.TopicRoute(cctx, topic)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, admin.ErrTopicNotExist) {
+		return fmt.Errorf("looking up topic %s: %w", topic, err)
+	}
 	if err := a.CreateTopic(cctx, admin.TopicConfig{Name: topic, ReadQueueNums: queues, WriteQueueNums: queues}); err != nil {
 		return fmt.Errorf("creating topic %s: %w", topic, err)
 	}
