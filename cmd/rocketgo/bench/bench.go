@@ -28,6 +28,7 @@ const usage = `Usage:
   rocketgo bench produce [flags]   send messages for a duration (or a count) and report
   rocketgo bench consume [flags]   consume a topic with a push-consumer group and report
   rocketgo bench table [flags]     Markdown table from the results of 'make bench'
+  rocketgo bench store [flags]     the mmap store alone beside the raw bandwidth of the same disk
 
 Run 'rocketgo bench <command> --help' for the flags.
 `
@@ -54,6 +55,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return finish(stderr, "consume", func() (*Result, error) { return runConsume(ctx, *o, o.reportTo(stdout, stderr)) }, o.JSON, stdout)
 	case "table":
 		return tableMain(args[1:], stdout, stderr)
+	case "store":
+		return storeMain(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

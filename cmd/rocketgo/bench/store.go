@@ -1,0 +1,307 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.uber.org/zap"
+
+	"github.com/rocketgo/rocketgo/adapters/storage/mmap"
+	"github.com/rocketgo/rocketgo/core/message"
+)
+
+// `rocketgo bench store`: the mmap store alone, in process, on the file system under --dir,
+// beside the raw bandwidth of the same disk measured in the same run: the bytes the store wrote,
+// written again to a plain file in 64 KiB write(2) calls, without and with an fdatasync after
+// each. Targets (the storage issue): async append >= 0.8 x raw buffered write; sync flush with
+// 64 writers >= 0.5 x raw write+fdatasync.
+
+const (
+	storeAsyncTarget = 0.8
+	storeSyncTarget  = 0.5
+	storeSyncWriters = 64
+	rawChunk         = 64 << 10
+)
+
+type storeOpts struct {
+	Dir         string
+	Size        int
+	Batch       int
+	Writers     int
+	Flush       string
+	Duration    time.Duration
+	MiB         int64
+	SegmentMiB  int64
+	Keep        bool
+	RawDuration time.Duration
+}
+
+func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
+	o := &storeOpts{}
+	fs := pflag.NewFlagSet("store", pflag.ContinueOnError)
+	fs.StringVar(&o.Dir, "dir", ".", "directory on the file system under test: the store and the raw file go in a temporary directory under it")
+	fs.IntVar(&o.Size, "size", 1024, "message body bytes")
+	fs.IntVar(&o.Batch, "batch", 1, "messages per Append")
+	fs.IntVar(&o.Writers, "writers", 1, "concurrent appenders")
+	fs.StringVar(&o.Flush, "flush", mmap.FlushAsync, "store flush: async or sync")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to append")
+	fs.Int64Var(&o.MiB, "mib", 0, "stop after appending this many MiB of message bodies (0: --duration only)")
+	fs.Int64Var(&o.SegmentMiB, "segment-mib", 1024, "commit-log segment size in MiB")
+	fs.DurationVar(&o.RawDuration, "raw-duration", 0, "cap on each raw measurement (default: --duration)")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory")
+	if ok, code := parseFlags(fs, "store", args, stdout, stderr); !ok {
+		return nil, code
+	}
+	switch {
+	case o.Size <= 0:
+		return nil, usageError(stderr, "store", errors.New("--size must be positive"))
+	case o.Batch <= 0:
+		return nil, usageError(stderr, "store", errors.New("--batch must be positive"))
+	case o.Writers <= 0:
+		return nil, usageError(stderr, "store", errors.New("--writers must be positive"))
+	case o.Flush != mmap.FlushAsync && o.Flush != mmap.FlushSync:
+		return nil, usageError(stderr, "store", fmt.Errorf("--flush must be %s or %s", mmap.FlushAsync, mmap.FlushSync))
+	case o.Duration <= 0:
+		return nil, usageError(stderr, "store", errors.New("--duration must be positive"))
+	case o.MiB < 0:
+		return nil, usageError(stderr, "store", errors.New("--mib must not be negative"))
+	case o.SegmentMiB <= 0:
+		return nil, usageError(stderr, "store", errors.New("--segment-mib must be positive"))
+	case o.RawDuration < 0:
+		return nil, usageError(stderr, "store", errors.New("--raw-duration must not be negative"))
+	case o.Dir == "":
+		return nil, usageError(stderr, "store", errors.New("--dir must not be empty"))
+	}
+	if o.RawDuration == 0 {
+		o.RawDuration = o.Duration
+	}
+	return o, exitOK
+}
+
+// storeResult is one run: the store's figures and the raw ones of the same disk.
+type storeResult struct {
+	Opts     storeOpts
+	Msgs     int64
+	LogBytes int64 // bytes the commit log grew by
+	Elapsed  time.Duration
+	CPU      time.Duration // this process, during the appends
+	Raw      rawResult     // buffered write(2), 64 KiB
+	RawSync  rawResult     // write(2) + fdatasync, 64 KiB
+}
+
+type rawResult struct {
+	Bytes   int64
+	Elapsed time.Duration
+}
+
+func (r rawResult) mbps() float64 { return mbps(r.Bytes, r.Elapsed) }
+
+func mbps(b int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(b) / 1e6 / d.Seconds()
+}
+
+func (r *storeResult) storeMBps() float64 { return mbps(r.LogBytes, r.Elapsed) }
+
+func (r *storeResult) msgsPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Msgs) / r.Elapsed.Seconds()
+}
+
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
+// format prints the report: the store line, the raw lines and the ratios against the targets.
+func (r *storeResult) format(w io.Writer) {
+	o := r.Opts
+	cpu := 0.0
+	if r.Msgs > 0 {
+		cpu = float64(r.CPU.Nanoseconds()) / 1e3 / float64(r.Msgs)
+	}
+	fmt.Fprintf(w, "store  flush=%s batch=%d writers=%d size=%d: %.1f MB/s, %.0f msgs/s, %.2f µs CPU/msg (%d msgs, %.1f MiB of log in %v)\n",
+		o.Flush, o.Batch, o.Writers, o.Size, r.storeMBps(), r.msgsPerSec(), cpu, r.Msgs, float64(r.LogBytes)/(1<<20), r.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "raw    write(2) 64 KiB, no sync:    %.1f MB/s (%.1f MiB in %v)\n", r.Raw.mbps(), float64(r.Raw.Bytes)/(1<<20), r.Raw.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "raw    write(2)+fdatasync 64 KiB:   %.1f MB/s (%.1f MiB in %v)\n", r.RawSync.mbps(), float64(r.RawSync.Bytes)/(1<<20), r.RawSync.Elapsed.Round(time.Millisecond))
+	ra, rs := ratio(r.storeMBps(), r.Raw.mbps()), ratio(r.storeMBps(), r.RawSync.mbps())
+	fmt.Fprintf(w, "ratio  store / raw buffered:         %.2f%s\n", ra, verdict(o.Flush == mmap.FlushAsync, ra, storeAsyncTarget, "async"))
+	fmt.Fprintf(w, "ratio  store / raw write+fdatasync:  %.2f%s\n", rs,
+		verdict(o.Flush == mmap.FlushSync && o.Writers == storeSyncWriters, rs, storeSyncTarget, fmt.Sprintf("sync with %d writers", storeSyncWriters)))
+}
+
+func verdict(applies bool, got, target float64, what string) string {
+	if !applies {
+		return ""
+	}
+	res := "MET"
+	if got < target {
+		res = "MISSED"
+	}
+	return fmt.Sprintf("  (target for %s >= %.2f: %s)", what, target, res)
+}
+
+func storeMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, code := parseStore(args, stdout, stderr)
+	if o == nil {
+		return code
+	}
+	r, err := runStore(ctx, *o)
+	if err != nil {
+		fmt.Fprintf(stderr, "rocketgo bench store: %v\n", err)
+		return exitFailure
+	}
+	r.format(stdout)
+	return exitOK
+}
+
+func runStore(ctx context.Context, o storeOpts) (*storeResult, error) {
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(o.Dir, "rocketgo-bench-store-")
+	if err != nil {
+		return nil, err
+	}
+	if !o.Keep {
+		defer os.RemoveAll(tmp)
+	}
+	r := &storeResult{Opts: o}
+	if err := appendPhase(ctx, o, filepath.Join(tmp, "store"), r); err != nil {
+		return nil, err
+	}
+	raw := filepath.Join(tmp, "raw")
+	if r.Raw, err = rawWrite(ctx, raw, r.LogBytes, false, o.RawDuration); err != nil {
+		return nil, err
+	}
+	if r.RawSync, err = rawWrite(ctx, raw, r.LogBytes, true, o.RawDuration); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func benchStoreMessage(size int, queue int32) message.Message {
+	m := message.Message{
+		Topic:         "BenchStore",
+		QueueID:       queue,
+		Body:          []byte(strings.Repeat("x", size)),
+		BornTimestamp: time.Now().UnixMilli(),
+		BornHost:      netip.MustParseAddrPort("127.0.0.1:50000"),
+		StoreHost:     netip.MustParseAddrPort("127.0.0.1:10911"),
+	}
+	m.SetProperty(message.PropertyUniqKey, "7F0000010000000000000000000000AB")
+	m.SetProperty(message.PropertyTags, "TagA")
+	return m
+}
+
+// appendPhase opens a store in dir and appends from o.Writers goroutines until o.Duration has
+// passed or o.MiB are appended.
+func appendPhase(ctx context.Context, o storeOpts, dir string, r *storeResult) error {
+	cfg := mmap.Defaults()
+	cfg.Dir = dir
+	cfg.Flush = o.Flush
+	cfg.SegmentSize = o.SegmentMiB << 20
+	s, err := mmap.New(cfg, zap.NewNop())
+	if err != nil {
+		return err
+	}
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	defer func() { _ = s.Stop(context.Background()) }()
+
+	batches := make([][]message.Message, o.Writers)
+	for w := range batches {
+		batches[w] = make([]message.Message, o.Batch)
+		for i := range batches[w] {
+			batches[w][i] = benchStoreMessage(o.Size, int32(w%8))
+		}
+	}
+	limit := int64(-1)
+	if o.MiB > 0 {
+		limit = o.MiB << 20 / int64(o.Size)
+	}
+	var (
+		sent    atomic.Int64
+		stop    atomic.Bool
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		first   error
+	)
+	_, logStart := s.LogBounds()
+	cpu0, start := selfCPU(), time.Now()
+	timer := time.AfterFunc(o.Duration, func() { stop.Store(true) })
+	defer timer.Stop()
+	for w := range batches {
+		wg.Add(1)
+		go func(msgs []message.Message) {
+			defer wg.Done()
+			for !stop.Load() && ctx.Err() == nil {
+				if _, err := s.Append(ctx, msgs); err != nil {
+					errOnce.Do(func() { first = err })
+					stop.Store(true)
+					return
+				}
+				if n := sent.Add(int64(len(msgs))); limit >= 0 && n >= limit {
+					stop.Store(true)
+				}
+			}
+		}(batches[w])
+	}
+	wg.Wait()
+	r.Elapsed, r.CPU = time.Since(start), selfCPU()-cpu0
+	_, logEnd := s.LogBounds()
+	r.Msgs, r.LogBytes = sent.Load(), logEnd-logStart
+	if first != nil {
+		return fmt.Errorf("append: %w", first)
+	}
+	return ctx.Err()
+}
+
+// rawWrite writes n bytes to a new file at path in 64 KiB write(2) calls, with an fdatasync
+// after each when sync is set, for at most limit, and removes the file.
+func rawWrite(ctx context.Context, path string, n int64, sync bool, limit time.Duration) (rawResult, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return rawResult{}, err
+	}
+	defer os.Remove(path)
+	defer f.Close()
+	buf := []byte(strings.Repeat("x", rawChunk))
+	n = max(n, rawChunk)
+	var done int64
+	start := time.Now()
+	deadline := start.Add(limit)
+	for done < n && ctx.Err() == nil {
+		c := min(int64(rawChunk), n-done)
+		if _, err := f.Write(buf[:c]); err != nil {
+			return rawResult{}, err
+		}
+		if sync {
+			if err := fdatasync(f); err != nil {
+				return rawResult{}, err
+			}
+		}
+		done += c
+		if done%(16*rawChunk) == 0 && time.Now().After(deadline) {
+			break
+		}
+	}
+	return rawResult{Bytes: done, Elapsed: time.Since(start)}, ctx.Err()
+}

@@ -1,0 +1,73 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseStore(t *testing.T) {
+	var out, errOut bytes.Buffer
+	o, _ := parseStore(nil, &out, &errOut)
+	if o == nil || o.Dir != "." || o.Size != 1024 || o.Batch != 1 || o.Writers != 1 || o.Flush != "async" ||
+		o.Duration != 10*time.Second || o.RawDuration != o.Duration || o.SegmentMiB != 1024 || o.MiB != 0 {
+		t.Fatalf("defaults: %+v (%s)", o, errOut.String())
+	}
+	o, _ = parseStore(strings.Fields("--dir /x --size 512 --batch 16 --writers 64 --flush sync --duration 3s --mib 100 --segment-mib 64 --raw-duration 1s --keep"), &out, &errOut)
+	if o == nil || o.Dir != "/x" || o.Size != 512 || o.Batch != 16 || o.Writers != 64 || o.Flush != "sync" ||
+		o.Duration != 3*time.Second || o.MiB != 100 || o.SegmentMiB != 64 || o.RawDuration != time.Second || !o.Keep {
+		t.Fatalf("parsed: %+v (%s)", o, errOut.String())
+	}
+	for _, args := range []string{"--size 0", "--batch 0", "--writers 0", "--flush never", "--duration 0s", "--mib -1", "--segment-mib 0", "--raw-duration -1s", "--dir=", "extra"} {
+		errOut.Reset()
+		if o, code := parseStore(strings.Fields(args), &out, &errOut); o != nil || code != exitUsage || errOut.Len() == 0 {
+			t.Errorf("%q: accepted or code %d", args, code)
+		}
+	}
+}
+
+func TestStoreReport(t *testing.T) {
+	r := &storeResult{
+		Opts:     storeOpts{Flush: "sync", Batch: 1, Writers: 64, Size: 1024},
+		Msgs:     1000,
+		LogBytes: 100e6, Elapsed: time.Second, CPU: 4 * time.Millisecond,
+		Raw:     rawResult{Bytes: 400e6, Elapsed: time.Second},
+		RawSync: rawResult{Bytes: 150e6, Elapsed: time.Second},
+	}
+	var b bytes.Buffer
+	r.format(&b)
+	for _, want := range []string{"100.0 MB/s", "1000 msgs/s", "4.00 µs CPU/msg", "400.0 MB/s", "150.0 MB/s",
+		"store / raw buffered:         0.25\n", "0.67  (target for sync with 64 writers >= 0.50: MET)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+	r.Opts.Flush, r.Opts.Writers = "async", 1
+	b.Reset()
+	r.format(&b)
+	if !strings.Contains(b.String(), "0.25  (target for async >= 0.80: MISSED)") || strings.Contains(b.String(), "sync with 64") {
+		t.Errorf("async report:\n%s", b.String())
+	}
+}
+
+// A tiny run end to end: a store in a temporary directory, the raw file, the report, and
+// nothing left behind.
+func TestStoreSmoke(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"store", "--dir", dir, "--duration", "300ms", "--mib", "2", "--segment-mib", "1", "--batch", "4", "--writers", "2"}, &out, &errOut)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"store  flush=async batch=4 writers=2", "raw    write(2) 64 KiB", "fdatasync", "(target for async >= 0.80"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
