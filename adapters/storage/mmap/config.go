@@ -21,12 +21,13 @@ type Config struct {
 	ConsumeQueueUnits int `koanf:"consumeQueueUnits"`
 	// Flush is "async" (page cache, background flush) or "sync" (answer after the disk has it).
 	Flush string `koanf:"flush"`
-	// FlushInterval is the async background flush period: at each tick the log is flushed if
-	// at least FlushDirtyThreshold bytes are dirty (or FullFlushInterval has passed).
+	// FlushInterval is the async background flush period: each tick flushes whatever is dirty.
 	FlushInterval time.Duration `koanf:"flushInterval"`
-	// FlushDirtyThreshold (bytes) is how much unflushed log data makes an async flush worth
-	// an fsync: an append that leaves this much dirty wakes the flusher at once, and a tick
-	// with less waits (RocketMQ's flushLeastPages, 4 pages). 0 flushes whatever is dirty.
+	// FlushDirtyThreshold (bytes) is how much unflushed log data wakes the async flusher before
+	// its tick. RocketMQ wakes it at 4 pages, which under load means an fdatasync every few
+	// messages; 4 MiB keeps fsync off the send path (async append 231k -> 340k msgs/s in
+	// `rocketgo bench store`), while the tick still bounds how long data stays only in the page
+	// cache. 0 wakes it after every append.
 	FlushDirtyThreshold int64 `koanf:"flushDirtyThreshold"`
 	// FullFlushInterval bounds how long anything stays unflushed under async flush, however
 	// little; it is also the period of the full checkpoint (consume queues fsynced, recovery
@@ -69,7 +70,7 @@ func Defaults() Config {
 		ConsumeQueueUnits:   300_000,
 		Flush:               FlushAsync,
 		FlushInterval:       500 * time.Millisecond,
-		FlushDirtyThreshold: 16 << 10,
+		FlushDirtyThreshold: 4 << 20,
 		FullFlushInterval:   10 * time.Second,
 		SyncFlushTimeout:    5 * time.Second,
 		MaxMessageSize:      4<<20 + 64<<10,

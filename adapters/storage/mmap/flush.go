@@ -17,9 +17,10 @@ import (
 //
 //   - sync flush: an append that needs the disk wakes the flusher (kick) and waits for the round
 //     that covers its records;
-//   - async flush: an append that leaves FlushDirtyThreshold bytes unflushed wakes the flusher;
-//     every FlushInterval a tick flushes if that much is dirty, and flushes whatever is dirty
-//     once FullFlushInterval has passed since the last full flush;
+//   - async flush: every FlushInterval a tick flushes whatever is dirty, and an append that
+//     leaves FlushDirtyThreshold bytes unflushed wakes the flusher before the tick, so nothing
+//     stays only in the page cache longer than a tick and a burst never piles up more than the
+//     threshold; an fsync is never on a sender's path;
 //   - every tick that moved the watermark writes a light checkpoint (the watermark only), and
 //     every FullFlushInterval a full one (consume queues synced, recovery start point moved up).
 type flusher struct {
@@ -61,7 +62,7 @@ func (f *flusher) start(s *Store) {
 				_ = s.flushLog()
 			case now := <-tick.C:
 				full := now.Sub(lastFull) >= s.cfg.FullFlushInterval
-				if dirty := s.committed.Load() - f.durable.Load(); dirty > 0 && (full || dirty >= s.cfg.FlushDirtyThreshold) {
+				if dirty := s.committed.Load() - f.durable.Load(); dirty > 0 {
 					if s.flushLog() != nil {
 						continue
 					}

@@ -73,15 +73,20 @@ func TestAsyncFlushPolicy(t *testing.T) {
 		if d := s.Stats().DurableOffset; d >= end {
 			t.Fatalf("a small append was flushed at once (durable %d, end %d)", d, end)
 		}
-		time.Sleep(9 * time.Second) // 18 ticks, each with less than the threshold dirty
+		time.Sleep(400 * time.Millisecond) // before the tick
 		synctest.Wait()
 		if d := s.Stats().DurableOffset; d >= end || logSyncs.Load() != 0 {
-			t.Fatalf("flushed below the threshold before the full flush interval: durable %d, %d syncs", d, logSyncs.Load())
+			t.Fatalf("flushed below the threshold before the tick: durable %d, %d syncs", d, logSyncs.Load())
 		}
-		time.Sleep(1 * time.Second)
+		time.Sleep(100 * time.Millisecond) // the tick
 		synctest.Wait()
 		if d := s.Stats().DurableOffset; d != end || logSyncs.Load() != 1 {
-			t.Fatalf("no full flush after 10 s: durable %d, end %d, %d syncs", d, end, logSyncs.Load())
+			t.Fatalf("the tick did not flush what was dirty: durable %d, end %d, %d syncs", d, end, logSyncs.Load())
+		}
+		time.Sleep(5 * time.Second) // idle ticks: nothing dirty, no fsync
+		synctest.Wait()
+		if n := logSyncs.Load(); n != 1 {
+			t.Fatalf("%d log syncs while idle, want none after the first", n)
 		}
 		before := time.Now()
 		end = appendBody(int(cfg.FlushDirtyThreshold))
