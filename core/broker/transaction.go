@@ -158,8 +158,12 @@ func (b *Broker) prepareHalf(ctx context.Context, m *message.Message) error {
 }
 
 func isTransactional(m *message.Message) bool {
-	v, _ := strconv.ParseBool(m.Properties[message.PropertyTransactionMsg])
-	return v
+	v, ok := m.Properties[message.PropertyTransactionMsg]
+	if !ok {
+		return false // the usual case: no ParseBool, whose error would allocate per message
+	}
+	b, _ := strconv.ParseBool(v)
+	return b
 }
 
 // halfAt returns the half message at queue position pos, proving it is one: the half queue's unit

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"net/netip"
-	"strings"
 )
 
 // OffsetMsgID is the id a broker gives a stored record: upper-case hex of the store host's address
@@ -13,7 +12,12 @@ func OffsetMsgID(storeHost netip.AddrPort, physicalOffset int64) string {
 	var buf [28]byte
 	b := appendHost(buf[:0], storeHost)
 	b = binary.BigEndian.AppendUint64(b, uint64(physicalOffset))
-	return strings.ToUpper(hex.EncodeToString(b))
+	var out [56]byte
+	const upperHex = "0123456789ABCDEF"
+	for i, c := range b {
+		out[2*i], out[2*i+1] = upperHex[c>>4], upperHex[c&0xF]
+	}
+	return string(out[:2*len(b)])
 }
 
 // ParseOffsetMsgID decodes an offset message id (32 hex characters for IPv4, 56 for IPv6).
