@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 
 	"github.com/rocketgo/rocketgo/core/message"
 	"github.com/rocketgo/rocketgo/ports/storage"
@@ -13,7 +14,7 @@ type keyRef struct{ topic, key string }
 // indexKeys records that the record at position rec of s.records carries m's keys. Called by
 // Append under s.mu, in log order, so every list stays sorted by physical offset.
 func (s *Store) indexKeys(m *message.Message, rec int) {
-	if !indexed(m.SysFlag) {
+	if !records.Indexed(m.SysFlag) {
 		return
 	}
 	for k := range message.IndexKeys(m.Properties[message.PropertyUniqKey], m.Properties[message.PropertyKeys]) {

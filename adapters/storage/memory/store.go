@@ -6,6 +6,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"sort"
 	"sync"
 	"time"
@@ -56,7 +57,7 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.A
 		return nil, err
 	}
 	for i := range msgs {
-		if err := checkTopic(msgs[i].Topic); err != nil {
+		if err := records.CheckTopic(msgs[i].Topic); err != nil {
 			return nil, err
 		}
 	}
@@ -71,7 +72,7 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.A
 			s.mu.Unlock()
 			return nil, fmt.Errorf("%w: properties of message %d are %d bytes", storage.ErrMessageTooLarge, i, len(s.props))
 		}
-		fillRecord(&r, &msgs[i], string(s.props))
+		records.Fill(&r, &msgs[i], string(s.props))
 		if n := wire.RecordSize(&r); n > s.maxSize {
 			s.mu.Unlock()
 			return nil, fmt.Errorf("%w: message %d is %d bytes, over %d", storage.ErrMessageTooLarge, i, n, s.maxSize)
@@ -85,12 +86,12 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.A
 	var arrived []arrival
 	for i := range msgs {
 		m := &msgs[i]
-		fillRecord(&r, m, string(wire.AppendProperties(nil, m.Properties)))
+		records.Fill(&r, m, string(wire.AppendProperties(nil, m.Properties)))
 		r.PhysicalOffset = s.next
 		r.StoreTimestamp = ts
 		ref := topic.QueueRef{Topic: m.Topic, QueueID: m.QueueID}
 		var q *queue
-		if indexed(m.SysFlag) {
+		if records.Indexed(m.SysFlag) {
 			q = s.queues[ref]
 			if q == nil {
 				q = &queue{}
@@ -153,7 +154,7 @@ func (s *Store) Message(_ context.Context, phyOffset int64) (message.Ext, error)
 	if err != nil {
 		return message.Ext{}, fmt.Errorf("%w: record at %d: %w", storage.ErrCorrupt, phyOffset, err)
 	}
-	return toExt(&r), nil
+	return records.ToExt(&r), nil
 }
 
 // LogBounds implements storage.CommitLog.
@@ -205,7 +206,7 @@ func (s *Store) OffsetAt(_ context.Context, q topic.QueueRef, ts int64) (int64, 
 
 // DeleteTopic implements storage.ConsumeIndex.
 func (s *Store) DeleteTopic(_ context.Context, topicName string) error {
-	if err := checkTopic(topicName); err != nil {
+	if err := records.CheckTopic(topicName); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -34,7 +35,7 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.A
 		return nil, err
 	}
 	for i := range msgs {
-		if err := checkTopic(msgs[i].Topic); err != nil {
+		if err := records.CheckTopic(msgs[i].Topic); err != nil {
 			return nil, err
 		}
 	}
@@ -134,7 +135,7 @@ func (s *Store) encodeBatch(msgs []message.Message, res []storage.AppendResult) 
 				storage.ErrMessageTooLarge, i, len(s.props), wire.MaxPropertiesLen)
 		}
 		// The record borrows s.props only until AppendRecord has copied it.
-		fillRecord(&r, m, unsafe.String(unsafe.SliceData(s.props), len(s.props)))
+		records.Fill(&r, m, unsafe.String(unsafe.SliceData(s.props), len(s.props)))
 		size := wire.RecordSize(&r)
 		if size > s.maxSize {
 			return 0, fmt.Errorf("%w: message %d is %d bytes, over %d", storage.ErrMessageTooLarge, i, size, s.maxSize)
@@ -147,7 +148,7 @@ func (s *Store) encodeBatch(msgs []message.Message, res []storage.AppendResult) 
 			s.chunks = append(s.chunks, chunk{pos: pos, start: len(s.buf)})
 		}
 		var q *cqueue
-		if indexed(m.SysFlag) {
+		if records.Indexed(m.SysFlag) {
 			if last == nil || last.ref.Topic != m.Topic || last.ref.QueueID != m.QueueID {
 				last = s.queueFor(topic.QueueRef{Topic: m.Topic, QueueID: m.QueueID})
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"os"
 	"path/filepath"
 	"sort"
@@ -106,7 +107,7 @@ func (s *Store) OffsetAt(_ context.Context, ref topic.QueueRef, ts int64) (int64
 // DeleteTopic implements storage.ConsumeIndex. It removes the topic's queue directories and
 // counters, then writes a checkpoint past the topic's records so recovery never re-indexes them.
 func (s *Store) DeleteTopic(_ context.Context, topicName string) error {
-	if err := checkTopic(topicName); err != nil {
+	if err := records.CheckTopic(topicName); err != nil {
 		return err
 	}
 	s.ckMu.Lock()

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"math"
 	"unsafe"
 
@@ -97,7 +98,7 @@ func (s *Store) verifyHit(phy int64, q storage.KeyQuery) (storage.KeyHit, bool, 
 	var ok bool
 	err := s.withRecord(phy, 0, func(b []byte) error {
 		v, vok := viewRecord(b)
-		if !vok || v.topic != q.Topic || !indexed(v.sysFlag) || v.storeTS < q.BeginMs || v.storeTS > q.EndMs {
+		if !vok || v.topic != q.Topic || !records.Indexed(v.sysFlag) || v.storeTS < q.BeginMs || v.storeTS > q.EndMs {
 			return nil
 		}
 		uniq, _ := wire.PropertyValue(v.props, message.PropertyUniqKey)

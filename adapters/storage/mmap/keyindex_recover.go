@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"os"
 	"path/filepath"
 	"sort"
@@ -288,7 +289,7 @@ func (s *Store) reindexKeys(ctx context.Context, ki *keyIndex, logEnd int64, rec
 			rec.records++
 			uniq, _ := wire.PropertyValue(r.Properties, message.PropertyUniqKey)
 			keys, _ := wire.PropertyValue(r.Properties, message.PropertyKeys)
-			if indexed(r.SysFlag) && (uniq != "" || keys != "") {
+			if records.Indexed(r.SysFlag) && (uniq != "" || keys != "") {
 				rec.keyRecords++
 			}
 			if err := ki.add(r.Topic, r.SysFlag, uniq, keys, p, r.StoreTimestamp, unique && p == from); err != nil {

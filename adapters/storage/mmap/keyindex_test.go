@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"math"
 	"os"
 	"path/filepath"
@@ -88,7 +89,7 @@ func entriesOf(s *Store) int {
 func keyCount(msgs ...message.Message) int {
 	n := 0
 	for _, m := range msgs {
-		if indexed(m.SysFlag) {
+		if records.Indexed(m.SysFlag) {
 			for range message.IndexKeys(m.Properties[message.PropertyUniqKey], m.Properties[message.PropertyKeys]) {
 				n++
 			}

@@ -3,6 +3,7 @@ package mmap
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,7 +102,7 @@ func (s *Store) dispatchKeys(msgs []message.Message, res []storage.AppendResult)
 // unique skips keys already indexed for phy: recovery sets it for a record that may have been
 // indexed in part.
 func (ki *keyIndex) add(topicName string, sysFlag int32, uniqKey, keys string, phy, ts int64, unique bool) error {
-	if indexed(sysFlag) {
+	if records.Indexed(sysFlag) {
 		for k := range message.IndexKeys(uniqKey, keys) {
 			h := keyHash(topicName, k)
 			if unique && ki.indexedAt(h, phy) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 
 	"go.uber.org/zap"
 
@@ -91,7 +92,7 @@ func (s *Store) Message(_ context.Context, phyOffset int64) (message.Ext, error)
 		if err != nil {
 			return fmt.Errorf("%w: record at %d: %w", storage.ErrCorrupt, phyOffset, err)
 		}
-		ext = toExt(&r) // copies the body out of the mapping
+		ext = records.ToExt(&r) // copies the body out of the mapping
 		return nil
 	})
 	return ext, err

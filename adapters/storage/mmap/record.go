@@ -3,77 +3,12 @@ package mmap
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
-	"strings"
 
-	"github.com/rocketgo/rocketgo/core/message"
-	"github.com/rocketgo/rocketgo/core/topic"
 	"github.com/rocketgo/rocketgo/sdk/wire"
 )
 
-// checkTopic refuses a topic that is not a safe path element. Names were validated upstream
-// (topic.ValidateTopic); this is defence in depth before a name becomes a directory.
-func checkTopic(name string) error {
-	if name == "" || strings.ContainsAny(name, "/\\\x00") || strings.Contains(name, "..") {
-		return fmt.Errorf("%w: topic %q is not a safe name", topic.ErrInvalidName, name)
-	}
-	return nil
-}
-
 // minRecordSize is the length of a record with empty body, topic and properties and IPv4 hosts.
 var minRecordSize = int32(wire.RecordSize(&wire.Record{}))
-
-// fillRecord sets the fields of r that come from m; the store sets the offsets and timestamp.
-func fillRecord(r *wire.Record, m *message.Message, props string) {
-	*r = wire.Record{
-		QueueID:                   m.QueueID,
-		Flag:                      m.Flag,
-		SysFlag:                   m.SysFlag,
-		BornTimestamp:             m.BornTimestamp,
-		BornHost:                  m.BornHost,
-		StoreHost:                 m.StoreHost,
-		ReconsumeTimes:            m.ReconsumeTimes,
-		PreparedTransactionOffset: m.PreparedTransactionOffset,
-		Body:                      m.Body,
-		Topic:                     m.Topic,
-		Properties:                props,
-	}
-}
-
-// toExt converts a decoded record to the domain's stored message, copying the body.
-func toExt(r *wire.Record) message.Ext {
-	var body []byte
-	if len(r.Body) > 0 {
-		body = append([]byte(nil), r.Body...)
-	}
-	return message.Ext{
-		Message: message.Message{
-			Topic:                     r.Topic,
-			QueueID:                   r.QueueID,
-			Flag:                      r.Flag,
-			SysFlag:                   r.SysFlag,
-			Body:                      body,
-			Properties:                wire.ParseProperties(r.Properties),
-			BornTimestamp:             r.BornTimestamp,
-			BornHost:                  r.BornHost,
-			StoreHost:                 r.StoreHost,
-			ReconsumeTimes:            r.ReconsumeTimes,
-			PreparedTransactionOffset: r.PreparedTransactionOffset,
-		},
-		QueueOffset:    r.QueueOffset,
-		PhysicalOffset: r.PhysicalOffset,
-		StoreTimestamp: r.StoreTimestamp,
-		StoreSize:      r.StoreSize,
-		BodyCRC:        r.BodyCRC,
-	}
-}
-
-// indexed reports whether a record of this sys flag gets a consume-queue unit: only
-// non-transactional and committed records do.
-func indexed(sysFlag int32) bool {
-	t := message.TxType(sysFlag)
-	return t == message.SysFlagTxNot || t == message.SysFlagTxCommit
-}
 
 // recordState is what checkRecord found at a position of the log.
 type recordState int

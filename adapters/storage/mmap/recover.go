@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"math"
 	"os"
 	"path/filepath"
@@ -278,7 +279,7 @@ func (s *Store) openQueues() error {
 		return fmt.Errorf("list %s: %w", s.cqDir, err)
 	}
 	for _, t := range topics {
-		if !t.IsDir() || checkTopic(t.Name()) != nil {
+		if !t.IsDir() || records.CheckTopic(t.Name()) != nil {
 			s.log.Warn("ignoring a foreign entry in the consume queue directory", zap.String("name", t.Name()))
 			continue
 		}
@@ -564,7 +565,7 @@ func (s *Store) dispatchRecovered(b []byte, phy, dispatchFrom int64, rec *recove
 	if err != nil {
 		return false, fmt.Errorf("%w: verified record at %d does not decode: %w", storage.ErrCorrupt, phy, err)
 	}
-	if !indexed(r.SysFlag) {
+	if !records.Indexed(r.SysFlag) {
 		return true, nil
 	}
 	return s.reindex(&r, phy, int32(len(b)), dispatchFrom, rec)
@@ -579,7 +580,7 @@ func (s *Store) dispatchRecovered(b []byte, phy, dispatchFrom int64, rec *recove
 // the gap before the record's queue offset no larger than the number of records that fit
 // between the queue's last unit (or dispatchFrom) and phy. ok is false when they are not.
 func (s *Store) reindex(r *wire.Record, phy int64, size int32, dispatchFrom int64, rec *recovery) (ok bool, err error) {
-	if checkTopic(r.Topic) != nil || r.QueueID < 0 || r.QueueOffset < 0 {
+	if records.CheckTopic(r.Topic) != nil || r.QueueID < 0 || r.QueueOffset < 0 {
 		return false, nil
 	}
 	q := s.queueFor(topic.QueueRef{Topic: r.Topic, QueueID: r.QueueID})

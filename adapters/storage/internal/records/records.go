@@ -1,4 +1,6 @@
-package memory
+// Package records converts between the domain's messages and the stored record layout, for the
+// stores of adapters/storage, which keep records byte-for-byte as RocketMQ stores them.
+package records
 
 import (
 	"fmt"
@@ -9,17 +11,18 @@ import (
 	"github.com/rocketgo/rocketgo/sdk/wire"
 )
 
-// checkTopic refuses names that could never be a safe path element, as the mmap store does, so
-// both stores answer alike.
-func checkTopic(name string) error {
+// CheckTopic refuses a topic that could never be a safe path element. Names were validated
+// upstream (topic.ValidateTopic); this is defence in depth before a name becomes a directory,
+// and both stores answer alike.
+func CheckTopic(name string) error {
 	if name == "" || strings.ContainsAny(name, "/\\\x00") || strings.Contains(name, "..") {
 		return fmt.Errorf("%w: topic %q is not a safe name", topic.ErrInvalidName, name)
 	}
 	return nil
 }
 
-// fillRecord sets the fields of r that come from m; the store sets the offsets and timestamp.
-func fillRecord(r *wire.Record, m *message.Message, props string) {
+// Fill sets the fields of r that come from m; the store sets the offsets and timestamp.
+func Fill(r *wire.Record, m *message.Message, props string) {
 	*r = wire.Record{
 		QueueID:                   m.QueueID,
 		Flag:                      m.Flag,
@@ -35,8 +38,8 @@ func fillRecord(r *wire.Record, m *message.Message, props string) {
 	}
 }
 
-// toExt converts a decoded record to the domain's stored message, copying the body.
-func toExt(r *wire.Record) message.Ext {
+// ToExt converts a decoded record to the domain's stored message, copying the body.
+func ToExt(r *wire.Record) message.Ext {
 	var body []byte
 	if len(r.Body) > 0 {
 		body = append([]byte(nil), r.Body...)
@@ -63,9 +66,9 @@ func toExt(r *wire.Record) message.Ext {
 	}
 }
 
-// indexed reports whether a record of this sys flag gets a consume-queue unit: only
+// Indexed reports whether a record of this sys flag gets a consume-queue unit: only
 // non-transactional and committed records do.
-func indexed(sysFlag int32) bool {
+func Indexed(sysFlag int32) bool {
 	t := message.TxType(sysFlag)
 	return t == message.SysFlagTxNot || t == message.SysFlagTxCommit
 }
