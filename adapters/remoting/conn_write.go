@@ -41,51 +41,27 @@ func (w *writer) init(nc net.Conn, timeout time.Duration) {
 // case that flusher writes it. cmd must be the caller's own copy (its Body field is cleared while
 // the header is encoded). The body is copied: the caller may reuse it once this returns. A write
 // error closes the connection; it is returned to the goroutine that performed the write.
-func (c *Conn) writeCommand(cmd *wire.Command) error {
-	w := &c.writer
-	w.mu.Lock()
-	if err := c.appendLocked(cmd); err != nil {
-		w.mu.Unlock()
-		return err
-	}
-	if w.flushing {
-		w.mu.Unlock()
-		return nil
-	}
-	err := c.flushLocked()
-	w.mu.Unlock()
-	if err != nil {
-		c.closeWith(err)
-	}
-	return err
-}
+func (c *Conn) writeCommand(cmd *wire.Command) error { return c.enqueue(cmd, 0) }
 
 // queueCommand appends cmd to the write buffer without writing it, unless the buffer has grown
 // past maxKeptBuffer; flushQueued sends what was queued.
-func (c *Conn) queueCommand(cmd *wire.Command) error {
-	w := &c.writer
-	w.mu.Lock()
-	if err := c.appendLocked(cmd); err != nil {
-		w.mu.Unlock()
-		return err
-	}
-	if w.flushing || len(w.buf) < maxKeptBuffer {
-		w.mu.Unlock()
-		return nil
-	}
-	err := c.flushLocked()
-	w.mu.Unlock()
-	if err != nil {
-		c.closeWith(err)
-	}
-	return err
-}
+func (c *Conn) queueCommand(cmd *wire.Command) error { return c.enqueue(cmd, maxKeptBuffer) }
 
 // flushQueued writes whatever is queued, unless a flush already running will.
-func (c *Conn) flushQueued() error {
+func (c *Conn) flushQueued() error { return c.enqueue(nil, 1) }
+
+// enqueue appends cmd (when not nil) and then flushes if no flush is running and at least
+// flushAt bytes are buffered (0: whatever is there, even nothing new).
+func (c *Conn) enqueue(cmd *wire.Command, flushAt int) error {
 	w := &c.writer
 	w.mu.Lock()
-	if w.flushing || len(w.buf) == 0 {
+	if cmd != nil {
+		if err := c.appendLocked(cmd); err != nil {
+			w.mu.Unlock()
+			return err
+		}
+	}
+	if w.flushing || len(w.buf) < flushAt {
 		w.mu.Unlock()
 		return nil
 	}
