@@ -38,11 +38,14 @@ func (r idleReader) Read(p []byte) (int, error) {
 // readLoop returns why reading stopped.
 func (c *Conn) readLoop() error {
 	br := bufio.NewReaderSize(idleReader{c}, readBufferSize)
+	var reuse []byte
 	for {
-		// A fresh payload buffer per frame: the decoded Body aliases it and is handed to a handler
-		// goroutine that may outlive the next read. Pooling would need handlers to release
-		// requests explicitly; left for when a profile asks for it.
-		payload, err := wire.ReadFrame(br, c.cfg.MaxFrameSize-4, nil) // wire limits the payload
+		// The decoded Body aliases the payload. A request served inline is done with it when
+		// its handler returns (inline handlers copy what they keep: the store copies bodies into
+		// the log, decoded header strings are copies), so its buffer serves the next frame; a
+		// request handed to a goroutine, or a response handed to a waiter, keeps its own.
+		payload, err := wire.ReadFrame(br, c.cfg.MaxFrameSize-4, reuse) // wire limits the payload
+		reuse = nil
 		if err != nil {
 			var tooLarge *wire.FrameTooLargeError
 			if errors.As(err, &tooLarge) {
@@ -58,7 +61,9 @@ func (c *Conn) readLoop() error {
 			c.log.Warn("malformed frame, closing connection", zap.Error(err))
 			return fmt.Errorf("remoting: decode frame: %w", err)
 		}
-		c.dispatch(cmd)
+		if c.dispatch(cmd) && cap(payload) <= maxKeptBuffer {
+			reuse = payload[:0]
+		}
 		if br.Buffered() == 0 {
 			// Nothing more to read without waiting: send what the inline handlers queued.
 			if err := c.flushQueued(); err != nil {
@@ -130,14 +135,15 @@ func (c *Conn) skipFrame(br *bufio.Reader, tl *wire.FrameTooLargeError) error {
 }
 
 // dispatch routes a decoded frame: responses to their waiters, requests to a handler goroutine.
-func (c *Conn) dispatch(cmd *wire.Command) {
+// It reports whether the frame's buffer is free again (the request was served inline).
+func (c *Conn) dispatch(cmd *wire.Command) bool {
 	if cmd.IsResponse() {
 		c.deliver(cmd)
-		return
+		return false
 	}
 	if c.handler == nil {
 		c.log.Debug("request ignored: no handler", zap.Int16("code", cmd.Code))
-		return
+		return false
 	}
 	if !c.beginRequest() {
 		if !cmd.IsOneway() {
@@ -146,11 +152,12 @@ func (c *Conn) dispatch(cmd *wire.Command) {
 				c.log.Debug("refusal not written", zap.Error(err))
 			}
 		}
-		return
+		return false
 	}
 	if c.inline != nil && c.inline(cmd.Code) {
 		c.serveInline(cmd)
-		return
+		return true
 	}
 	go c.serve(cmd)
+	return false
 }

@@ -1,6 +1,7 @@
 package remoting
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"sync/atomic"
@@ -114,5 +115,32 @@ func TestInlineNotDelayedByHeldRequest(t *testing.T) {
 	close(release)
 	if resp := readCmd(t, nc); resp.Opaque != 1 {
 		t.Fatalf("second answer is for opaque %d", resp.Opaque)
+	}
+}
+
+// TestInlineBodiesStayIntactWhileBuffersAreReused pipelines requests with distinct bodies: an
+// inline handler must see its own body whole, although frame buffers are reused after it returns.
+func TestInlineBodiesStayIntactWhileBuffersAreReused(t *testing.T) {
+	ts := startServer(t, testConfig(), func(r *Router) {
+		r.HandleInline(codeInline, func(_ context.Context, _ *Conn, req *wire.Command) *wire.Command {
+			resp := wire.NewResponse(req, wire.Success, "")
+			resp.Body = append([]byte(nil), req.Body...) // handlers copy what they keep
+			return resp
+		})
+	})
+	nc := rawDial(t, ts.addr())
+	const n = 100
+	var burst []byte
+	for i := int32(1); i <= n; i++ {
+		req := request(codeInline, bytes.Repeat([]byte{byte(i)}, int(i)*37))
+		req.Opaque = i
+		burst = wire.AppendFrame(burst, req)
+	}
+	writeRaw(t, nc, burst)
+	for i := int32(1); i <= n; i++ {
+		resp := readCmd(t, nc)
+		if resp.Opaque != i || !bytes.Equal(resp.Body, bytes.Repeat([]byte{byte(i)}, int(i)*37)) {
+			t.Fatalf("answer %d: opaque %d, body of %d bytes not the request's", i, resp.Opaque, len(resp.Body))
+		}
 	}
 }
