@@ -307,7 +307,7 @@ func ttSendBatches(t *testing.T, bc *ttBenchConn, topic string, queues, n, batch
 				}, body)
 				resp, err := bc.call(req)
 				if err == nil && resp.Code != wire.Success {
-					err = fmt.Errorf("batch %d: %s", b, ttDescribe(resp))
+					err = fmt.Errorf("batch %d: %s", b, describeCmd(resp))
 				}
 				if err != nil {
 					s := err.Error()
@@ -333,7 +333,7 @@ func ttStoredOn(bc *ttBenchConn, topic string, queues int) (int64, error) {
 		}
 		off, err := strconv.ParseInt(resp.Ext("offset"), 10, 64)
 		if resp.Code != wire.Success || err != nil {
-			return 0, fmt.Errorf("GET_MAX_OFFSET %s/%d: %s", topic, q, ttDescribe(resp))
+			return 0, fmt.Errorf("GET_MAX_OFFSET %s/%d: %s", topic, q, describeCmd(resp))
 		}
 		n += off
 	}
@@ -369,7 +369,7 @@ func ttPullAll(t *testing.T, bc *ttBenchConn, topic string, queues int, f func(r
 					return
 				}
 				if resp.Code != wire.Success {
-					errs <- fmt.Errorf("pull %s/%d at %d: %s", topic, q, off, ttDescribe(resp))
+					errs <- fmt.Errorf("pull %s/%d at %d: %s", topic, q, off, describeCmd(resp))
 					return
 				}
 				recs, err := wire.DecodeRecords(resp.Body)

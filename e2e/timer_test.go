@@ -242,7 +242,7 @@ func TestTimerMaxDelay(t *testing.T) {
 				t.Fatalf("%s: raw send %s=%s: %v", tc.name, prop, v, err)
 			}
 			if resp.Code != wire.MessageIllegal {
-				t.Errorf("%s: %s=%s answered %s, want MESSAGE_ILLEGAL (13)", tc.name, label, v, ttDescribe(resp))
+				t.Errorf("%s: %s=%s answered %s, want MESSAGE_ILLEGAL (13)", tc.name, label, v, describeCmd(resp))
 			} else {
 				t.Logf("%s: %s=%s refused: %s", tc.name, label, v, resp.Remark)
 			}
@@ -304,7 +304,7 @@ func TestTimerSurvivesRestart(t *testing.T) {
 	ids := []string{during.res.OffsetMsgID, after[0].res.OffsetMsgID, after[1].res.OffsetMsgID, cancelled.res.OffsetMsgID}
 	ttWaitListed(t, b.BrokerAddr, ids, 10*time.Second) // filed in the wheel, not only in the timer topic
 	if resp := ttCancel(t, b.BrokerAddr, cancelled.res.OffsetMsgID); resp.Code != wire.Success {
-		t.Fatalf("cancel before the restart: %s", ttDescribe(resp))
+		t.Fatalf("cancel before the restart: %s", describeCmd(resp))
 	}
 
 	b.Stop(t)
@@ -421,10 +421,10 @@ func TestTimerListAndCancel(t *testing.T) {
 	// Cancel: once OK, then NO_MESSAGE; gone from the listing; a far one too.
 	for _, id := range []string{"cancel-3s", "in-40s"} {
 		if resp := ttCancel(t, b.BrokerAddr, byID[id].res.OffsetMsgID); resp.Code != wire.Success {
-			t.Errorf("cancel %s: %s, want 0", id, ttDescribe(resp))
+			t.Errorf("cancel %s: %s, want 0", id, describeCmd(resp))
 		}
 		if resp := ttCancel(t, b.BrokerAddr, byID[id].res.OffsetMsgID); resp.Code != wire.NoMessage {
-			t.Errorf("second cancel of %s: %s, want NO_MESSAGE (208)", id, ttDescribe(resp))
+			t.Errorf("second cancel of %s: %s, want NO_MESSAGE (208)", id, describeCmd(resp))
 		}
 	}
 	listed := ttListed(ttMustList(t, b.BrokerAddr, 0, 100))
@@ -442,7 +442,7 @@ func TestTimerListAndCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	if resp := ttCancel(t, b.BrokerAddr, pr.OffsetMsgID); resp.Code != wire.NoMessage {
-		t.Errorf("cancel of a plain message: %s, want NO_MESSAGE (208)", ttDescribe(resp))
+		t.Errorf("cancel of a plain message: %s, want NO_MESSAGE (208)", describeCmd(resp))
 	}
 	if resp := ttCancel(t, b.BrokerAddr, "not-a-message-id"); resp.Code == wire.Success {
 		t.Errorf("cancel of a malformed id succeeded")
@@ -456,7 +456,7 @@ func TestTimerListAndCancel(t *testing.T) {
 	ttCheckTimerDelivery(t, rec, topic, byID["keep-3s"])
 	ttExpectTimerNever(t, rec, "cancel-3s")
 	if resp := ttCancel(t, b.BrokerAddr, byID["keep-3s"].res.OffsetMsgID); resp.Code != wire.NoMessage {
-		t.Errorf("cancel after delivery: %s, want NO_MESSAGE (208)", ttDescribe(resp))
+		t.Errorf("cancel after delivery: %s, want NO_MESSAGE (208)", describeCmd(resp))
 	}
 	if got := len(ttMustList(t, b.BrokerAddr, 0, 100)); got != 4 {
 		t.Errorf("%d timers pending at the end, want 4 (in-20s, in-30s, in-50s, other-topic)", got)
@@ -480,7 +480,7 @@ func TestTimerCancelSurvivesKill(t *testing.T) {
 	ttWaitListed(t, b.BrokerAddr, []string{cancelled.res.OffsetMsgID, kept.res.OffsetMsgID}, 10*time.Second)
 	time.Sleep(1500 * time.Millisecond) // a checkpoint covers both timers
 	if resp := ttCancel(t, b.BrokerAddr, cancelled.res.OffsetMsgID); resp.Code != wire.Success {
-		t.Fatalf("cancel: %s", ttDescribe(resp))
+		t.Fatalf("cancel: %s", describeCmd(resp))
 	}
 	b.Kill(t)
 	b = startBroker(t, dir, args...)

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,34 +132,6 @@ func ttProcMem(pid int) (ttMem, error) {
 // ---------------------------------------------------------------------------------------------
 // Raw requests.
 
-// ttDescribe renders a command for evidence in failure messages.
-func ttDescribe(c *wire.Command) string {
-	if c == nil {
-		return "<nil>"
-	}
-	keys := make([]string, 0, len(c.ExtFields))
-	for k := range c.ExtFields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	fmt.Fprintf(&b, "code=%d flag=%d", c.Code, c.Flag)
-	if c.Remark != "" {
-		fmt.Fprintf(&b, " remark=%q", c.Remark)
-	}
-	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%q", k, c.ExtFields[k])
-	}
-	if len(c.Body) > 0 {
-		if len(c.Body) <= 300 && json.Valid(c.Body) {
-			fmt.Fprintf(&b, " body=%s", c.Body)
-		} else {
-			fmt.Fprintf(&b, " body=%dB", len(c.Body))
-		}
-	}
-	return b.String()
-}
-
 // ttCreateTopic creates topic with queues read and write queues through UPDATE_AND_CREATE_TOPIC
 // (17) and waits until the name server routes it, so a push consumer can start on it.
 func ttCreateTopic(t *testing.T, b *Broker, topic string, queues int) {
@@ -170,7 +141,7 @@ func ttCreateTopic(t *testing.T, b *Broker, topic string, queues int) {
 		"perm": "6", "topicFilterType": "SINGLE_TAG", "topicSysFlag": "0", "order": "false",
 	}, nil))
 	if err != nil || resp.Code != wire.Success {
-		t.Fatalf("create topic %s: err %v, %s", topic, err, ttDescribe(resp))
+		t.Fatalf("create topic %s: err %v, %s", topic, err, describeCmd(resp))
 	}
 	waitFor(t, 15*time.Second, "name-server route of "+topic, func() (bool, string) {
 		code, err := routeCode(b.NamesrvAddr, topic)
@@ -186,7 +157,7 @@ func ttMaxOffset(addr, topic string, q int) (int64, error) {
 		return 0, err
 	}
 	if resp.Code != wire.Success {
-		return 0, fmt.Errorf("GET_MAX_OFFSET %s/%d: %s", topic, q, ttDescribe(resp))
+		return 0, fmt.Errorf("GET_MAX_OFFSET %s/%d: %s", topic, q, describeCmd(resp))
 	}
 	return strconv.ParseInt(resp.Ext("offset"), 10, 64)
 }
@@ -232,7 +203,7 @@ func ttListTimers(addr string, fromMs int64, limit int) ([]wire.TimerInfo, error
 		return nil, err
 	}
 	if resp.Code != wire.Success {
-		return nil, fmt.Errorf("LIST_TIMERS: %s", ttDescribe(resp))
+		return nil, fmt.Errorf("LIST_TIMERS: %s", describeCmd(resp))
 	}
 	var body wire.TimerListBody
 	if err := json.Unmarshal(resp.Body, &body); err != nil {
