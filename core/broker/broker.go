@@ -221,7 +221,11 @@ func (b *Broker) CreateOrUpdateTopic(ctx context.Context, cfg topic.Config) erro
 	if topic.NotWritableByClients(cfg.Name) || cfg.Name == topic.DefaultTopic {
 		return fmt.Errorf("%w: %s is a system topic", errs.ErrNoPermission, cfg.Name)
 	}
-	return b.topics.CreateOrUpdateTopic(ctx, cfg)
+	if err := b.topics.CreateOrUpdateTopic(ctx, cfg); err != nil {
+		return err
+	}
+	b.reg.registerNow(ctx)
+	return nil
 }
 
 // DeleteTopic removes a topic, its consume queues and its consumer offsets.

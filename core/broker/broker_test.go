@@ -193,6 +193,18 @@ func TestSendRefusals(t *testing.T) {
 	}
 }
 
+// An admin's topic creation is answered only once the name servers know the topic, so a
+// producer that asks for its route right after gets the new queue count, not the template's.
+func TestCreateTopicIsRegisteredBeforeItIsAnswered(t *testing.T) {
+	e := newEnv(t)
+	if err := e.b.CreateOrUpdateTopic(context.Background(), topic.Config{Name: "Fresh", ReadQueueNums: 2, WriteQueueNums: 2, Perm: 6}); err != nil {
+		t.Fatal(err)
+	}
+	if !e.ns.registeredTopic("Fresh") {
+		t.Fatal("CreateOrUpdateTopic returned before the name server had the topic")
+	}
+}
+
 func TestBatchStoresEachMessageWithConsecutiveOffsets(t *testing.T) {
 	e := newEnv(t)
 	req := sendReq("Batch", "", "")

@@ -40,6 +40,17 @@ func (r *registrar) trigger() {
 	}
 }
 
+// registerNow registers with every name server before it returns, once the broker has started:
+// an admin's topic change is then routable the moment it is answered, as in RocketMQ.
+func (r *registrar) registerNow(ctx context.Context) {
+	r.mu.Lock()
+	started := r.self.BrokerAddr != ""
+	r.mu.Unlock()
+	if started {
+		r.registerAll(ctx)
+	}
+}
+
 func (r *registrar) start(ctx context.Context, addr, haAddr string) {
 	r.mu.Lock()
 	r.self = outbound.BrokerRegistration{ClusterName: r.cfg.Cluster, BrokerName: r.cfg.Name, BrokerAddr: addr,

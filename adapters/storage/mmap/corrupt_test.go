@@ -117,6 +117,15 @@ func TestCleanStartReadsNothing(t *testing.T) {
 	storagetest.Verify(t, s, a)
 }
 
+// A store's first start, in an empty directory, is a clean start: there is nothing to verify and
+// no reason to warn that it was not stopped cleanly.
+func TestFirstStartIsClean(t *testing.T) {
+	s, _ := start(t, testConfig(t.TempDir()))
+	if st := s.Stats(); !st.LastStartClean || st.LogEnd != 0 {
+		t.Fatalf("first start: %+v, want clean at offset 0", st)
+	}
+}
+
 // After a clean stop the scan is skipped, so a flipped bit is found only by the read: it is
 // refused and counted, and every other record is served.
 func TestBitFlipAfterCleanStopIsRefusedOnRead(t *testing.T) {

@@ -131,10 +131,15 @@ func (s *Store) recover(ctx context.Context) error {
 		return err
 	}
 	var rec recovery
-	if cpOK && cp.clean && !resized && s.cleanStart(cp) {
+	switch {
+	case !cpOK && len(s.segs) == 0 && len(s.queues) == 0:
+		rec.clean = true // a new store: nothing to verify, nothing to warn about
+	case cpOK && cp.clean && !resized && s.cleanStart(cp):
 		rec.clean, rec.scanFrom, rec.logEnd = true, cp.dispatched, cp.dispatched
-	} else if err := s.crashRecover(ctx, cp, cpOK, &rec); err != nil {
-		return err
+	default:
+		if err := s.crashRecover(ctx, cp, cpOK, &rec); err != nil {
+			return err
+		}
 	}
 	end := rec.logEnd
 	s.writePos = end

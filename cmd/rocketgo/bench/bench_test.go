@@ -180,6 +180,7 @@ func TestFormatSendLineAndSummary(t *testing.T) {
 
 	o := ProduceOptions{Size: 1024, Producers: 1, Window: 1, Batch: 32}
 	res := o.result(iv)
+	res.FirstError = "SEND_MESSAGE_V2 answered SERVICE_NOT_AVAILABLE (14)"
 	if res.TPS != 10000 || res.MBps < 10.2 || res.MBps > 10.25 || res.Latency.P50 < 149 || res.Latency.P50 > 152 || res.Latency.Max != 12400 {
 		t.Fatalf("result: %+v", res)
 	}
@@ -189,6 +190,7 @@ func TestFormatSendLineAndSummary(t *testing.T) {
 		"Latency(us) per request of 32 messages: mean",
 		"Throughput: 10000 msgs/s, 10.2 MB/s of 1024-byte bodies, 500 requests/s over 2.0 s",
 		"Broker CPU: n/a",
+		"First failure: SEND_MESSAGE_V2 answered SERVICE_NOT_AVAILABLE (14)",
 	} {
 		if !strings.Contains(sum, want) {
 			t.Errorf("summary lacks %q:\n%s", want, sum)

@@ -98,6 +98,7 @@ type sendRecorder struct {
 	bytes      atomic.Uint64
 	sendFailed atomic.Uint64 // the request failed on this side: transport, timeout, closed
 	respFailed atomic.Uint64 // the broker answered with an error
+	firstErr   atomic.Pointer[string]
 }
 
 func (r *sendRecorder) done(t0 time.Time, err error, msgs, bytes int) {
@@ -111,6 +112,8 @@ func (r *sendRecorder) done(t0 time.Time, err error, msgs, bytes int) {
 }
 
 func (r *sendRecorder) failed(err error) {
+	msg := err.Error()
+	r.firstErr.CompareAndSwap(nil, &msg)
 	var re *client.ResponseError
 	if errors.As(err, &re) {
 		r.respFailed.Add(1)
@@ -340,6 +343,12 @@ func runProduce(ctx context.Context, o ProduceOptions, out io.Writer) (*Result, 
 	}
 	total := sendBetween(base, last)
 	res := o.result(total)
+	for _, r := range recs {
+		if e := r.firstErr.Load(); e != nil {
+			res.FirstError = *e
+			break
+		}
+	}
 	fmt.Fprint(out, formatSendSummary(res, total))
 	return res, nil
 }

@@ -29,7 +29,9 @@ type Result struct {
 	MBps           float64 `json:"mb_s"`               // body bytes per second / 1e6
 	SendFailed     uint64  `json:"send_failed,omitempty"`
 	ResponseFailed uint64  `json:"response_failed,omitempty"`
-	ConsumeDup     uint64  `json:"consume_dup,omitempty"`
+	// FirstError is the first failure of the run, so a summary with failures says why.
+	FirstError string `json:"first_error,omitempty"`
+	ConsumeDup uint64 `json:"consume_dup,omitempty"`
 
 	// Latency is, for produce, the round trip of a request in microseconds; for consume, the
 	// born-to-consume latency (consume time minus the message's born timestamp).
@@ -110,6 +112,9 @@ func formatSendSummary(r *Result, iv sendInterval) string {
 	fmt.Fprintf(&b, "Throughput: %.0f msgs/s, %.1f MB/s of %d-byte bodies, %.0f requests/s over %.1f s\n",
 		r.TPS, r.MBps, r.Size, rate(r.Requests, r.Seconds), r.Seconds)
 	fmt.Fprintf(&b, "%s\n", cpuSummary(r))
+	if r.FirstError != "" {
+		fmt.Fprintf(&b, "First failure: %s\n", r.FirstError)
+	}
 	return b.String()
 }
 
