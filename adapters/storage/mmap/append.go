@@ -48,6 +48,7 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.A
 	if err != nil {
 		return nil, err
 	}
+	s.wantsWarming(end)
 	if fns := s.arrivals.Load(); fns != nil {
 		for _, a := range arrived {
 			for _, fn := range *fns {

@@ -35,6 +35,8 @@ func benchStore(b *testing.B, flush string, opts ...func(*Config)) *Store {
 
 func benchMsg() []message.Message {
 	m := storagetest.Msg("BenchTopic", 0, string(bytes.Repeat([]byte("x"), 1024)), "TagA")
+	// A key as producers set them (storagetest.Msg derives it from the body: 1 KiB here).
+	m.SetProperty(message.PropertyKeys, "order-20261121-000042")
 	m.SetProperty(message.PropertyUniqKey, "C0A8000A1F4000000000000000000001")
 	return []message.Message{m}
 }

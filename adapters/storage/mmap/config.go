@@ -33,6 +33,11 @@ type Config struct {
 	// little; it is also the period of the full checkpoint (consume queues fsynced, recovery
 	// start point moved up).
 	FullFlushInterval time.Duration `koanf:"fullFlushInterval"`
+	// WarmAhead (bytes) is how far past the log end a background goroutine keeps the commit
+	// log's blocks reserved and its pages in the page cache, creating the next segment before
+	// the log reaches it (warm.go); 0 leaves every page fault and segment creation to the
+	// appends.
+	WarmAhead int64 `koanf:"warmAhead"`
 	// SyncFlushTimeout bounds how long a sync-flush append waits for the disk.
 	SyncFlushTimeout time.Duration `koanf:"syncFlushTimeout"`
 	// MaxMessageSize refuses records larger than this.
@@ -73,6 +78,7 @@ func Defaults() Config {
 		FlushDirtyThreshold: 4 << 20,
 		FullFlushInterval:   10 * time.Second,
 		SyncFlushTimeout:    5 * time.Second,
+		WarmAhead:           32 << 20,
 		MaxMessageSize:      4<<20 + 64<<10,
 		IndexSlots:          5_000_000,
 		IndexEntries:        20_000_000,
@@ -103,6 +109,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("mmap store: flushDirtyThreshold %d is negative", c.FlushDirtyThreshold)
 	case c.FullFlushInterval <= 0:
 		return fmt.Errorf("mmap store: fullFlushInterval %v is not positive", c.FullFlushInterval)
+	case c.WarmAhead < 0:
+		return fmt.Errorf("mmap store: warmAhead %d is negative", c.WarmAhead)
 	case c.SyncFlushTimeout <= 0:
 		return fmt.Errorf("mmap store: syncFlushTimeout %v is not positive", c.SyncFlushTimeout)
 	case c.MaxMessageSize <= 0:

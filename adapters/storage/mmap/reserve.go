@@ -53,9 +53,6 @@ func (r *resv) ensure(f *os.File, data []byte, off, end, chunk int64) (ok bool, 
 		}
 		return false, &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
 	}
-	if prefault {
-		populate(data[from:to])
-	}
 	if from != r.end || r.start == r.end {
 		r.start = from
 	}
@@ -72,11 +69,6 @@ func (r *resv) cut(off int64) {
 }
 
 const pageSize = 4096
-
-// prefault: fault the pages of a new reservation in with one madvise instead of one page fault
-// per page as the writes reach them. Off: on this machine (2 shared cores) it measured no
-// better, within the noise (async batch 1 and 128, 1 and 16 writers).
-var prefault = false
 
 // writeMapped writes b at off of a file mapped as data, through the mapping when its blocks
 // can be reserved, else with pwrite. A file whose descriptor was closed is refused as a pwrite

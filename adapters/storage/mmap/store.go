@@ -67,6 +67,7 @@ type Store struct {
 	keys atomic.Pointer[keyIndex] // set by recovery; keyIndex.mu comes after mu and ckMu, before segMu
 
 	flush flusher
+	warm  warmer
 	stats storeStats
 
 	// Every fsync of a commit-log, consume-queue or checkpoint file goes through syncFn, and
@@ -131,6 +132,7 @@ func (s *Store) Start(ctx context.Context) error {
 	}
 	s.state = stateOpen
 	s.flush.start(s)
+	s.warm.start(s)
 	s.startRetention()
 	return nil
 }
@@ -162,8 +164,9 @@ func (s *Store) Stop(context.Context) error {
 	s.mu.Unlock()
 
 	s.stopRetention()
+	s.warm.stop()
 	s.flush.stop()
-	err := s.flushLog()
+	err := errors.Join(s.flushLog(), s.dropWarmSegments())
 	kind := ckFull
 	if err == nil && s.failed() == nil {
 		kind = ckClean

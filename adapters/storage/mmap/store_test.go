@@ -88,7 +88,8 @@ func TestRecordsNeverSpanSegments(t *testing.T) {
 		t.Fatalf("only %d segments used; the test should roll", len(segs))
 	}
 	entries, err := os.ReadDir(filepath.Join(s.cfg.Dir, "commitlog"))
-	if err != nil || len(entries) != len(segs) {
+	// The warmer may have made the next segment already.
+	if err != nil || len(entries) < len(segs) || len(entries) > len(segs)+1 {
 		t.Fatalf("%d segment files for %d segments: %v", len(entries), len(segs), err)
 	}
 	if entries[1].Name() != "00000000000000065536" {

@@ -34,16 +34,21 @@ func nextData(f *os.File, off int64) (int64, bool) {
 	return n, true
 }
 
-// populate faults the pages of b in for writing (MADV_POPULATE_WRITE), ignoring failures: a
-// kernel before 5.14 does not know it, and the writes fault the pages in anyway.
-func populate(b []byte) {
+// populateRead maps the pages holding b in for reading (MADV_POPULATE_READ): the page cache then
+// holds them, up to date, so a later store into one only marks it dirty instead of faulting a
+// zeroed page in. b need not start on a page boundary (madvise wants one: the start is rounded
+// down within the mapping, whose start is page-aligned). Errors are ignored: a kernel before
+// 5.14 does not know the advice, and the writes fault the pages in anyway.
+func populateRead(mapping []byte, off, n int) {
+	start := off &^ (pageSize - 1)
+	b := mapping[start : off+n]
 	if len(b) == 0 {
 		return
 	}
-	_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), madvPopulateWrite)
+	_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), madvPopulateRead)
 }
 
-const madvPopulateWrite = 23
+const madvPopulateRead = 22
 
 // reserve allocates the blocks of n bytes of f from off (fallocate, the size is kept as it is
 // when the range is inside the file). errors.ErrUnsupported: the file system cannot.

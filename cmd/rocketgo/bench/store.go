@@ -42,6 +42,7 @@ type storeOpts struct {
 	Duration    time.Duration
 	MiB         int64
 	SegmentMiB  int64
+	WarmMiB     int64
 	Keep        bool
 	RawDuration time.Duration
 }
@@ -57,6 +58,7 @@ func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to append")
 	fs.Int64Var(&o.MiB, "mib", 0, "stop after appending this many MiB of message bodies (0: --duration only)")
 	fs.Int64Var(&o.SegmentMiB, "segment-mib", 1024, "commit-log segment size in MiB")
+	fs.Int64Var(&o.WarmMiB, "warm-mib", mmap.Defaults().WarmAhead>>20, "MiB of the commit log kept reserved and paged in ahead of the writes (storage.mmap.warmAhead; 0: off)")
 	fs.DurationVar(&o.RawDuration, "raw-duration", 0, "cap on each raw measurement (default: --duration)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory")
 	if ok, code := parseFlags(fs, "store", args, stdout, stderr); !ok {
@@ -77,6 +79,8 @@ func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
 		return nil, usageError(stderr, "store", errors.New("--mib must not be negative"))
 	case o.SegmentMiB <= 0:
 		return nil, usageError(stderr, "store", errors.New("--segment-mib must be positive"))
+	case o.WarmMiB < 0:
+		return nil, usageError(stderr, "store", errors.New("--warm-mib must not be negative"))
 	case o.RawDuration < 0:
 		return nil, usageError(stderr, "store", errors.New("--raw-duration must not be negative"))
 	case o.Dir == "":
@@ -217,6 +221,7 @@ func appendPhase(ctx context.Context, o storeOpts, dir string, r *storeResult) e
 	cfg.Dir = dir
 	cfg.Flush = o.Flush
 	cfg.SegmentSize = o.SegmentMiB << 20
+	cfg.WarmAhead = o.WarmMiB << 20
 	s, err := mmap.New(cfg, zap.NewNop())
 	if err != nil {
 		return err

@@ -1,0 +1,141 @@
+package mmap
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rocketgo/rocketgo/core/message"
+	"github.com/rocketgo/rocketgo/ports/storage"
+	"github.com/rocketgo/rocketgo/ports/storage/storagetest"
+)
+
+// waitFor polls cond until it holds or a generous deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// startWarmed opens a store with the warmer on in dir, appends less than a segment and waits
+// until the warmer has made the second segment, whose path it returns.
+func startWarmed(t *testing.T, dir string) (*Store, func(), storagetest.Appended, string) {
+	t.Helper()
+	cfg := testConfig(dir)
+	cfg.WarmAhead = 2 * testSegment
+	s, stop := start(t, cfg)
+	a := storagetest.Fill(t, s, "TopicWarm", 2, 20, 300)
+	next := filepath.Join(dir, "commitlog", fileName(testSegment))
+	waitFor(t, "the warmer to make segment "+fileName(testSegment), func() bool { return fileExists(next) })
+	if _, end := s.LogBounds(); end >= testSegment {
+		t.Fatalf("the fill reached the second segment (log end %d): the test needs a smaller fill", end)
+	}
+	return s, stop, a, next
+}
+
+// The warmer makes the next segment before the log reaches it; a clean stop removes it again,
+// so the next start trusts the checkpoint, and the log rolls into a segment made ahead intact.
+func TestWarmerMakesTheNextSegmentAndCleanStopDropsIt(t *testing.T) {
+	dir := t.TempDir()
+	_, stop, a, next := startWarmed(t, dir)
+	stop()
+	if fileExists(next) {
+		t.Fatal("a clean stop left the segment made ahead")
+	}
+	s2, _ := start(t, testConfig(dir))
+	if !s2.Stats().LastStartClean {
+		t.Fatal("the start after a clean stop was a recovery")
+	}
+	storagetest.Verify(t, s2, a)
+	b := storagetest.Fill(t, s2, "TopicWarm", 2, 300, 300) // rolls over segments made ahead
+	if _, end := s2.LogBounds(); end < 3*testSegment {
+		t.Fatalf("log end %d: the fill should roll over several segments", end)
+	}
+	storagetest.Verify(t, s2, a)
+	storagetest.Verify(t, s2, b)
+}
+
+// A crash leaves the segment made ahead; recovery removes it without calling it a torn tail,
+// and everything appended is there.
+func TestCrashWithASegmentMadeAhead(t *testing.T) {
+	dir := t.TempDir()
+	s, _, a, _ := startWarmed(t, dir)
+	_, end := s.LogBounds()
+	crashed := t.TempDir()
+	copyDir(t, dir, crashed)
+	s2, _ := start(t, testConfig(crashed))
+	st := s2.Stats()
+	if st.LastStartClean || st.TornTailBytesCut != 0 {
+		t.Fatalf("recovery: clean %v, torn tail %d bytes; want a recovery that cut nothing", st.LastStartClean, st.TornTailBytesCut)
+	}
+	if _, hi := s2.LogBounds(); hi != end {
+		t.Fatalf("log end %d, want %d", hi, end)
+	}
+	if fileExists(filepath.Join(crashed, "commitlog", fileName(testSegment))) {
+		t.Fatal("recovery kept an empty segment past the log end")
+	}
+	storagetest.Verify(t, s2, a)
+}
+
+// With the warmer on, a full disk still surfaces as a refused append, never as a crash, and
+// appends resume once space is free.
+func TestWarmerOnAFullDisk(t *testing.T) {
+	mnt := mountTmpfs(t, 8<<20)
+	cfg := testConfig(filepath.Join(mnt, "store"))
+	cfg.SegmentSize = 1 << 20
+	cfg.WarmAhead = 4 << 20
+	cfg.DiskHighWatermark, cfg.DiskCriticalWatermark = 1, 1 // only ENOSPC stops writes
+	s := openOn(t, cfg)
+	ctx := context.Background()
+	filler := filepath.Join(mnt, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			break
+		}
+	}
+	_ = f.Close()
+	var acked []storage.AppendResult
+	body := string(make([]byte, 4000))
+	var refused error
+	for i := 0; i < 10_000 && refused == nil; i++ {
+		res, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicWarmFull", 0, body, "")})
+		if err != nil {
+			refused = err
+			break
+		}
+		acked = append(acked, res...)
+	}
+	if !errors.Is(refused, storage.ErrUnavailable) {
+		t.Fatalf("append on a full disk: %v, want ErrUnavailable", refused)
+	}
+	for _, r := range acked {
+		if _, err := s.ReadRecord(ctx, r.PhysicalOffset, r.Size, nil); err != nil {
+			t.Fatalf("acknowledged record at %d unreadable on a full disk: %v", r.PhysicalOffset, err)
+		}
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "appends to resume", func() bool {
+		_, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicWarmFull", 0, body, "")})
+		return err == nil
+	})
+}
