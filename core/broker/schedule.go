@@ -187,7 +187,7 @@ func (s *scheduler) deliverIfDue(ctx context.Context, phy int64, delay time.Dura
 		s.log.Error("dropping a delayed message without a valid target", zap.Int64("phyOffset", phy), zap.Error(err))
 		return 0, nil
 	}
-	_, err = s.store.Append(ctx, []message.Message{out})
+	_, err = s.store.Append(ctx, []message.Message{out}, nil)
 	if errors.Is(err, storage.ErrFlushTimeout) {
 		err = nil // written; only the flush was slow
 	}

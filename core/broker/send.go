@@ -72,7 +72,7 @@ func (b *Broker) Send(ctx context.Context, req *inbound.SendRequest) (*inbound.S
 			}
 		}
 	}
-	appended, err := b.store.Append(ctx, msgs)
+	appended, err := b.store.Append(ctx, msgs, nil)
 	res := &inbound.SendResult{Topic: req.Topic, QueueID: qid, StoreHost: storeHost, Appended: appended, Region: b.cfg.Region,
 		TransactionID: txID}
 	switch {

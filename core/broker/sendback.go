@@ -94,7 +94,7 @@ func (b *Broker) SendBack(ctx context.Context, req *inbound.SendBackRequest) err
 	m.ReconsumeTimes = orig.ReconsumeTimes + 1
 	m.StoreHost = storeHost
 	b.divertDelayed(&m)
-	if _, err := b.store.Append(ctx, []message.Message{m}); err != nil && !isFlushTimeout(err) {
+	if _, err := b.store.Append(ctx, []message.Message{m}, nil); err != nil && !isFlushTimeout(err) {
 		return storeError(err)
 	}
 	return nil

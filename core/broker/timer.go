@@ -361,7 +361,7 @@ func (t *timers) deliver(ctx context.Context, entries []storage.TimerEntry) erro
 		if len(batch) == 0 {
 			return nil
 		}
-		_, err := t.b.store.Append(ctx, batch)
+		_, err := t.b.store.Append(ctx, batch, nil)
 		batch = batch[:0]
 		if errors.Is(err, storage.ErrFlushTimeout) {
 			err = nil

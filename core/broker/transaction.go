@@ -222,7 +222,7 @@ func (b *Broker) EndTransaction(ctx context.Context, req *inbound.EndTransaction
 	t.mu.Unlock()
 
 	// The commit and its op record go in one append: all or nothing, one flush.
-	if _, err := b.store.Append(ctx, batch); err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
+	if _, err := b.store.Append(ctx, batch, nil); err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
 		t.mu.Lock()
 		delete(t.decided, orig)
 		t.mu.Unlock()
@@ -381,7 +381,7 @@ func (t *transactions) checkOne(ctx context.Context, pos int64, u storage.Unit, 
 	}
 	cp.Properties[PropertyTransactionCheckTimes] = strconv.Itoa(checks0 + 1)
 	cp.Properties[PropertyPreparedQueueOffset] = strconv.FormatInt(orig, 10)
-	res, err := b.store.Append(ctx, []message.Message{cp, b.opRecord(opSuperseded, pos, half.StoreHost)})
+	res, err := b.store.Append(ctx, []message.Message{cp, b.opRecord(opSuperseded, pos, half.StoreHost)}, nil)
 	if err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
 		t.log.Warn("transaction check: copying the half message failed", zap.Int64("halfOffset", pos), zap.Error(err))
 		return orig, true, true
@@ -425,7 +425,7 @@ func (t *transactions) discard(ctx context.Context, pos, orig int64, half *messa
 	}
 	t.decided[orig] = struct{}{}
 	t.mu.Unlock()
-	if _, err := b.store.Append(ctx, batch); err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
+	if _, err := b.store.Append(ctx, batch, nil); err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
 		t.mu.Lock()
 		delete(t.decided, orig)
 		t.mu.Unlock()

@@ -42,8 +42,10 @@ type CommitLog interface {
 	// queue offset (consecutive per topic and queue) and its store timestamp. It returns once the
 	// flush policy holds for all of them: page cache for async flush, disk for sync flush. A
 	// sync flush slower than the configured timeout returns the results with ErrFlushTimeout.
-	// Either every message is appended or none is.
-	Append(ctx context.Context, msgs []message.Message) ([]AppendResult, error)
+	// Either every message is appended or none is. The results, one per message in order, are
+	// appended to dst and the extended slice is returned (dst unchanged when nothing was
+	// appended), so a caller that keeps dst appends without allocating.
+	Append(ctx context.Context, msgs []message.Message, dst []AppendResult) ([]AppendResult, error)
 	// ReadRecord appends the raw record of size bytes at phyOffset to dst and returns dst.
 	ReadRecord(ctx context.Context, phyOffset int64, size int32, dst []byte) ([]byte, error)
 	// Message decodes the record at phyOffset (ErrNotFound when there is none).

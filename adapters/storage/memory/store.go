@@ -52,13 +52,13 @@ func New() *Store {
 }
 
 // Append implements storage.CommitLog.
-func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.AppendResult, error) {
+func (s *Store) Append(ctx context.Context, msgs []message.Message, dst []storage.AppendResult) ([]storage.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return dst, err
 	}
 	for i := range msgs {
 		if err := records.CheckTopic(msgs[i].Topic); err != nil {
-			return nil, err
+			return dst, err
 		}
 	}
 	s.mu.Lock()
@@ -70,15 +70,14 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.A
 		s.props = wire.AppendProperties(s.props[:0], msgs[i].Properties)
 		if len(s.props) > wire.MaxPropertiesLen {
 			s.mu.Unlock()
-			return nil, fmt.Errorf("%w: properties of message %d are %d bytes", storage.ErrMessageTooLarge, i, len(s.props))
+			return dst, fmt.Errorf("%w: properties of message %d are %d bytes", storage.ErrMessageTooLarge, i, len(s.props))
 		}
 		records.Fill(&r, &msgs[i], string(s.props))
 		if n := wire.RecordSize(&r); n > s.maxSize {
 			s.mu.Unlock()
-			return nil, fmt.Errorf("%w: message %d is %d bytes, over %d", storage.ErrMessageTooLarge, i, n, s.maxSize)
+			return dst, fmt.Errorf("%w: message %d is %d bytes, over %d", storage.ErrMessageTooLarge, i, n, s.maxSize)
 		}
 	}
-	res := make([]storage.AppendResult, len(msgs))
 	type arrival struct {
 		q   topic.QueueRef
 		max int64
@@ -102,7 +101,7 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.A
 		data := wire.AppendRecord(nil, &r)
 		s.records = append(s.records, record{phy: s.next, ts: ts, data: data})
 		s.indexKeys(m, len(s.records)-1)
-		res[i] = storage.AppendResult{PhysicalOffset: s.next, QueueOffset: r.QueueOffset, Size: int32(len(data)), StoreTimestamp: ts}
+		dst = append(dst, storage.AppendResult{PhysicalOffset: s.next, QueueOffset: r.QueueOffset, Size: int32(len(data)), StoreTimestamp: ts})
 		if q != nil {
 			q.units = append(q.units, storage.Unit{PhyOffset: s.next, Size: int32(len(data)), TagsCode: message.TagsCode(m.Tags())})
 			arrived = append(arrived, arrival{ref, int64(len(q.units))})
@@ -116,7 +115,7 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.A
 			fn(a.q, a.max)
 		}
 	}
-	return res, nil
+	return dst, nil
 }
 
 // find returns the record starting at phy.

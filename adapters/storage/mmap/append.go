@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 	"unsafe"
@@ -30,23 +31,24 @@ type arrival struct {
 }
 
 // Append implements storage.CommitLog.
-func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.AppendResult, error) {
+func (s *Store) Append(ctx context.Context, msgs []message.Message, dst []storage.AppendResult) ([]storage.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return dst, err
 	}
 	for i := range msgs {
 		if err := records.CheckTopic(msgs[i].Topic); err != nil {
-			return nil, err
+			return dst, err
 		}
 	}
 	if len(msgs) == 0 {
-		return nil, nil
+		return dst, nil
 	}
-	res := make([]storage.AppendResult, len(msgs))
+	n := len(dst)
+	dst = slices.Grow(dst, len(msgs))[:n+len(msgs)]
 	var stack [4]arrival
-	arrived, end, err := s.appendLocked(msgs, res, stack[:0])
+	arrived, end, err := s.appendLocked(msgs, dst[n:], stack[:0])
 	if err != nil {
-		return nil, err
+		return dst[:n], err
 	}
 	s.wantsWarming(end)
 	if fns := s.arrivals.Load(); fns != nil {
@@ -59,12 +61,12 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message) ([]storage.A
 	switch {
 	case s.cfg.Flush == FlushSync:
 		if err := s.awaitFlush(ctx, end); err != nil {
-			return res, err
+			return dst, err
 		}
 	case end-s.flush.durable.Load() >= s.cfg.FlushDirtyThreshold:
 		s.flush.wake()
 	}
-	return res, nil
+	return dst, nil
 }
 
 // appendLocked encodes, writes and indexes the batch under the append lock, fills res and

@@ -146,7 +146,7 @@ func (s *Store) checkpointLocked(kind int) error {
 	if s.ckFile == nil {
 		return nil
 	}
-	flushed, _, _ := s.flush.state()
+	flushed, _ := s.flush.state()
 	dispatched := s.ckLast
 	if kind != ckLight {
 		// Read the log end before syncing the queues: every unit of a record below it is

@@ -53,10 +53,12 @@ func (s *Store) writableSegment(off int64) (*segment, error) {
 }
 
 // segmentsIn returns the segments overlapping [from, to).
-func (s *Store) segmentsIn(from, to int64) []*segment {
+func (s *Store) segmentsIn(from, to int64) []*segment { return s.appendSegmentsIn(nil, from, to) }
+
+// appendSegmentsIn appends the segments overlapping [from, to) to out.
+func (s *Store) appendSegmentsIn(out []*segment, from, to int64) []*segment {
 	s.segMu.RLock()
 	defer s.segMu.RUnlock()
-	var out []*segment
 	for _, seg := range s.segs {
 		if seg.base < to && seg.base+s.cfg.SegmentSize > from {
 			out = append(out, seg)

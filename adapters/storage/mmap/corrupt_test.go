@@ -205,7 +205,7 @@ func TestCorruptRecordInTheMiddleIsSkipped(t *testing.T) {
 			storagetest.Verify(t, s, without(a, skipped...))
 			storagetest.VerifyQueues(t, s, corruptQueues)
 			// The store goes on from the old end.
-			res, err := s.Append(context.Background(), []message.Message{storagetest.Msg("TopicC", 0, "after", "")})
+			res, err := s.Append(context.Background(), []message.Message{storagetest.Msg("TopicC", 0, "after", "")}, nil)
 			if err != nil || res[0].PhysicalOffset != end {
 				t.Fatalf("append after recovery: %+v, %v, want offset %d", res, err, end)
 			}

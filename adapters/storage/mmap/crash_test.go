@@ -118,7 +118,7 @@ func TestCrashHelperProcess(t *testing.T) {
 					batch[j] = storagetest.Msg(crashTopics[rng.IntN(len(crashTopics))], int32(rng.IntN(3)), "", "")
 					batch[j].Body = body
 				}
-				res, err := s.Append(context.Background(), batch)
+				res, err := s.Append(context.Background(), batch, nil)
 				if errors.Is(err, storage.ErrFlushTimeout) {
 					continue // stored but not acknowledged: a slow disk, not a failure
 				}

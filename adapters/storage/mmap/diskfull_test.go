@@ -81,7 +81,7 @@ func TestDiskFullRefusesAndResumes(t *testing.T) {
 	appendOne := func(i, size int) error {
 		body := strings.Repeat(string(rune('a'+i%26)), size)
 		m := storagetest.Msg("TopicFull", int32(i%3), fmt.Sprintf("%d|%s", i, body), fmt.Sprint("tag", i%2))
-		res, err := s.Append(ctx, []message.Message{m})
+		res, err := s.Append(ctx, []message.Message{m}, nil)
 		if err == nil {
 			acked.Msgs = append(acked.Msgs, m)
 			acked.Results = append(acked.Results, res...)
@@ -172,7 +172,7 @@ func TestDiskCriticalWatermarkOnTmpfs(t *testing.T) {
 	s := openOn(t, cfg)
 	ctx := context.Background()
 	m := storagetest.Msg("TopicCrit", 0, "body", "")
-	if _, err := s.Append(ctx, []message.Message{m}); err != nil {
+	if _, err := s.Append(ctx, []message.Message{m}, nil); err != nil {
 		t.Fatal(err)
 	}
 	filler := filepath.Join(mnt, "filler")
@@ -180,14 +180,14 @@ func TestDiskCriticalWatermarkOnTmpfs(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.measureDisk() // the retention loop's periodic check
-	_, err := s.Append(ctx, []message.Message{m})
+	_, err := s.Append(ctx, []message.Message{m}, nil)
 	if !errors.Is(err, storage.ErrUnavailable) || !strings.Contains(err.Error(), "above the critical watermark 50.0%") {
 		t.Fatalf("append above the critical watermark: %v", err)
 	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Append(ctx, []message.Message{m}); err != nil {
+	if _, err := s.Append(ctx, []message.Message{m}, nil); err != nil {
 		t.Fatalf("append once space is free: %v", err)
 	}
 }
@@ -206,7 +206,7 @@ func TestDiskFullInConsumeQueueWrite(t *testing.T) {
 	var acked storagetest.Appended
 	appendOne := func(i int) error {
 		m := storagetest.Msg("TopicCQ", 0, fmt.Sprintf("%d|%s", i, strings.Repeat("x", 60)), "")
-		res, err := s.Append(ctx, []message.Message{m})
+		res, err := s.Append(ctx, []message.Message{m}, nil)
 		if err == nil {
 			acked.Msgs = append(acked.Msgs, m)
 			acked.Results = append(acked.Results, res...)

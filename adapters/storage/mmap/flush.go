@@ -3,6 +3,7 @@ package mmap
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,23 +26,33 @@ import (
 //     every FullFlushInterval a full one (consume queues synced, recovery start point moved up).
 type flusher struct {
 	mu      sync.Mutex
-	flushed int64         // log bytes below this are on disk
-	err     error         // the flush failure, once there was one
-	done    chan struct{} // closed and replaced after every round
-	gone    chan struct{} // closed when the store has closed its files
+	flushed int64          // log bytes below this are on disk
+	err     error          // the flush failure, once there was one
+	waiters []*flushWaiter // sync appenders waiting for a round that covers their records
+	gone    chan struct{}  // closed when the store has closed its files
 
 	durable atomic.Int64 // flushed, for appenders that only compare
 
 	kick    chan struct{}
 	quit    chan struct{}
 	stopped chan struct{}
+
+	segs []*segment // flushLog's scratch list; only one flushLog runs at a time
+	pool sync.Pool  // of *flushWaiter
+}
+
+// flushWaiter is one sync append waiting until the log is durable up to end. Waiters and their
+// timers are pooled, so a sync append allocates nothing in steady state.
+type flushWaiter struct {
+	end   int64
+	done  chan error // buffered: the round that covers end (or fails) sends once
+	timer *time.Timer
 }
 
 // init sets the durable watermark; called by recovery before the flusher starts.
 func (f *flusher) init(flushed int64) {
 	f.flushed = flushed
 	f.durable.Store(flushed)
-	f.done = make(chan struct{})
 	f.gone = make(chan struct{})
 	f.kick = make(chan struct{}, 1)
 	f.quit = make(chan struct{})
@@ -96,16 +107,18 @@ func (f *flusher) stop() {
 // closed releases waiters that the final flush did not satisfy.
 func (f *flusher) closed() { close(f.gone) }
 
-// state returns the watermark, the failure and the channel closed by the next round.
-func (f *flusher) state() (int64, error, chan struct{}) {
+// state returns the watermark and the failure.
+func (f *flusher) state() (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.flushed, f.err, f.done
+	return f.flushed, f.err
 }
 
-// round records the outcome of a flush round and wakes its waiters.
+// round records the outcome of a flush round and releases the waiters it satisfies: those
+// whose records are now durable, or all of them when the flush failed.
 func (f *flusher) round(flushed int64, err error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err != nil && f.err == nil {
 		f.err = err
 	}
@@ -113,9 +126,59 @@ func (f *flusher) round(flushed int64, err error) {
 		f.flushed = flushed
 		f.durable.Store(flushed)
 	}
-	close(f.done)
-	f.done = make(chan struct{})
-	f.mu.Unlock()
+	kept := f.waiters[:0]
+	for _, w := range f.waiters {
+		switch {
+		case f.err != nil:
+			w.done <- f.err
+		case w.end <= f.flushed:
+			w.done <- nil
+		default:
+			kept = append(kept, w)
+		}
+	}
+	clear(f.waiters[len(kept):])
+	f.waiters = kept
+}
+
+// enqueue registers a waiter for end unless the log is already durable there or the flush
+// failed; ok is false then, with the failure.
+func (f *flusher) enqueue(w *flushWaiter) (ok bool, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil || w.end <= f.flushed {
+		return false, f.err
+	}
+	f.waiters = append(f.waiters, w)
+	return true, nil
+}
+
+// dequeue withdraws a waiter that gave up. When a round released it meanwhile, its answer is
+// taken out of the channel, so the waiter can be reused.
+func (f *flusher) dequeue(w *flushWaiter) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if i := slices.Index(f.waiters, w); i >= 0 {
+		f.waiters = slices.Delete(f.waiters, i, i+1)
+		return
+	}
+	<-w.done
+}
+
+func (f *flusher) getWaiter(end int64, timeout time.Duration) *flushWaiter {
+	w, _ := f.pool.Get().(*flushWaiter)
+	if w == nil {
+		w = &flushWaiter{done: make(chan error, 1), timer: time.NewTimer(timeout)}
+	} else {
+		w.timer.Reset(timeout)
+	}
+	w.end = end
+	return w
+}
+
+func (f *flusher) putWaiter(w *flushWaiter) {
+	w.timer.Stop()
+	f.pool.Put(w)
 }
 
 // flushLog fsyncs the segments written since the last round. A failure is final: the store
@@ -123,7 +186,7 @@ func (f *flusher) round(flushed int64, err error) {
 // append waiting for this round is answered as stored.
 func (s *Store) flushLog() error {
 	target := s.committed.Load()
-	from, ferr, _ := s.flush.state()
+	from, ferr := s.flush.state()
 	if ferr != nil {
 		return ferr
 	}
@@ -131,7 +194,9 @@ func (s *Store) flushLog() error {
 		s.flush.round(target, nil)
 		return nil
 	}
-	for _, seg := range s.segmentsIn(from, target) {
+	s.flush.segs = s.appendSegmentsIn(s.flush.segs[:0], from, target)
+	defer clear(s.flush.segs)
+	for _, seg := range s.flush.segs {
 		if err := s.syncFn(seg.f); err != nil {
 			err = s.fail(fmt.Errorf("flush commit log segment %d: %w", seg.base, err))
 			s.flush.round(0, err)
@@ -146,33 +211,31 @@ func (s *Store) flushLog() error {
 // awaitFlush waits until the log is durable up to end, kicking the flusher, for at most the
 // sync flush timeout.
 func (s *Store) awaitFlush(ctx context.Context, end int64) error {
-	flushed, err, done := s.flush.state()
-	if flushed >= end {
+	if s.flush.durable.Load() >= end {
 		return nil
 	}
-	timer := time.NewTimer(s.cfg.SyncFlushTimeout)
-	defer timer.Stop()
-	for {
-		if err != nil {
-			return err
-		}
-		s.flush.wake()
-		select {
-		case <-done:
-		case <-timer.C:
-			s.stats.syncTimeouts.Add(1)
-			return fmt.Errorf("%w: log offset %d not on disk after %v", storage.ErrFlushTimeout, end, s.cfg.SyncFlushTimeout)
-		case <-ctx.Done():
-			s.stats.syncTimeouts.Add(1)
-			return fmt.Errorf("%w: waiting for the flush: %w", storage.ErrFlushTimeout, ctx.Err())
-		case <-s.flush.gone:
-			if flushed, _, _ := s.flush.state(); flushed >= end {
-				return nil
-			}
-			return fmt.Errorf("%w: stopped before offset %d was flushed", storage.ErrClosed, end)
-		}
-		if flushed, err, done = s.flush.state(); flushed >= end {
+	w := s.flush.getWaiter(end, s.cfg.SyncFlushTimeout)
+	defer s.flush.putWaiter(w)
+	if ok, err := s.flush.enqueue(w); !ok {
+		return err
+	}
+	s.flush.wake()
+	select {
+	case err := <-w.done:
+		return err
+	case <-w.timer.C:
+		s.flush.dequeue(w)
+		s.stats.syncTimeouts.Add(1)
+		return fmt.Errorf("%w: log offset %d not on disk after %v", storage.ErrFlushTimeout, end, s.cfg.SyncFlushTimeout)
+	case <-ctx.Done():
+		s.flush.dequeue(w)
+		s.stats.syncTimeouts.Add(1)
+		return fmt.Errorf("%w: waiting for the flush: %w", storage.ErrFlushTimeout, ctx.Err())
+	case <-s.flush.gone:
+		s.flush.dequeue(w)
+		if flushed, _ := s.flush.state(); flushed >= end {
 			return nil
 		}
+		return fmt.Errorf("%w: stopped before offset %d was flushed", storage.ErrClosed, end)
 	}
 }

@@ -63,7 +63,7 @@ func TestAsyncFlushPolicy(t *testing.T) {
 			t.Helper()
 			m := storagetest.Msg("TopicF", 0, strings.Repeat("x", n), "")
 			delete(m.Properties, message.PropertyKeys) // the suite's keys repeat the body
-			if _, err := s.Append(ctx, []message.Message{m}); err != nil {
+			if _, err := s.Append(ctx, []message.Message{m}, nil); err != nil {
 				t.Fatal(err)
 			}
 			synctest.Wait()
@@ -186,13 +186,13 @@ func TestSyncFlushGroupCommit(t *testing.T) {
 	ctx := context.Background()
 	errs := make(chan error, waiters+1)
 	go func() {
-		_, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicG", 0, "first", "")})
+		_, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicG", 0, "first", "")}, nil)
 		errs <- err
 	}()
 	<-entered // the first round is in its fsync
 	for i := range waiters {
 		go func() {
-			_, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicG", int32(i+1), "waiter", "")})
+			_, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicG", int32(i+1), "waiter", "")}, nil)
 			errs <- err
 		}()
 	}
@@ -232,7 +232,7 @@ func TestSyncFlushTimeoutThenDurable(t *testing.T) {
 	}
 	slow.Store(true)
 	msg := storagetest.Msg("TopicF", 0, "slow", "")
-	res, err := s.Append(context.Background(), []message.Message{msg})
+	res, err := s.Append(context.Background(), []message.Message{msg}, nil)
 	if !errors.Is(err, storage.ErrFlushTimeout) || len(res) != 1 {
 		t.Fatalf("slow flush: %v, %v, want results with ErrFlushTimeout", res, err)
 	}
@@ -241,7 +241,7 @@ func TestSyncFlushTimeoutThenDurable(t *testing.T) {
 	}
 	slow.Store(false)
 	close(release)
-	if _, err := s.Append(context.Background(), []message.Message{storagetest.Msg("TopicF", 0, "next", "")}); err != nil {
+	if _, err := s.Append(context.Background(), []message.Message{storagetest.Msg("TopicF", 0, "next", "")}, nil); err != nil {
 		t.Fatalf("append after the slow flush: %v", err)
 	}
 	if err := s.Stop(context.Background()); err != nil {
@@ -281,7 +281,7 @@ func TestFlushFailureFailsWaitersAndLatches(t *testing.T) {
 			errs := make(chan error, 8)
 			for i := range 8 {
 				wg.Go(func() {
-					_, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicF", 0, fmt.Sprint(i), "")})
+					_, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicF", 0, fmt.Sprint(i), "")}, nil)
 					errs <- err
 				})
 			}
@@ -302,7 +302,7 @@ func TestFlushFailureFailsWaitersAndLatches(t *testing.T) {
 					time.Sleep(time.Millisecond)
 				}
 			}
-			if _, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicF", 0, "later", "")}); !errors.Is(err, storage.ErrUnavailable) {
+			if _, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicF", 0, "later", "")}, nil); !errors.Is(err, storage.ErrUnavailable) {
 				t.Fatalf("append after a failed flush: %v, want ErrUnavailable", err)
 			}
 			if err := s.Stop(ctx); err == nil {
@@ -350,14 +350,14 @@ func TestFailedWriteLeavesNoRecord(t *testing.T) {
 		refused = append(refused, storagetest.Msg("TopicW", 0, fmt.Sprint("refused-", i, strings.Repeat("r", 200)), ""))
 	}
 	failNext.Store(true)
-	if _, err := s.Append(ctx, refused); !errors.Is(err, storage.ErrUnavailable) || !errors.Is(err, syscall.ENOSPC) {
+	if _, err := s.Append(ctx, refused, nil); !errors.Is(err, storage.ErrUnavailable) || !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("append on a full disk: %v, want ErrUnavailable wrapping ENOSPC", err)
 	}
 	if st := s.Stats(); st.Unavailable || st.LogEnd != end {
 		t.Fatalf("after a refused batch: %+v, want the store writable and the log end at %d", st, end)
 	}
 	short := storagetest.Msg("TopicW", 0, "short", "")
-	res, err := s.Append(ctx, []message.Message{short})
+	res, err := s.Append(ctx, []message.Message{short}, nil)
 	if err != nil || res[0].PhysicalOffset != end || res[0].QueueOffset != 3 {
 		t.Fatalf("append after the refused batch: %+v, %v, want offset %d, queue offset 3", res, err, end)
 	}

@@ -123,7 +123,7 @@ func fuzzRecover(t *testing.T, mode byte, data []byte, cleanEnd int64) {
 		return // refusing a log is allowed; panicking or serving garbage is not
 	}
 	checkServed(t, s)
-	res, err := s.Append(context.Background(), []message.Message{storagetest.Msg("FuzzT", 0, "after", "")})
+	res, err := s.Append(context.Background(), []message.Message{storagetest.Msg("FuzzT", 0, "after", "")}, nil)
 	if err != nil {
 		t.Fatalf("append after recovery: %v", err)
 	}

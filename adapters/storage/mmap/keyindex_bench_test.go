@@ -72,7 +72,7 @@ func BenchmarkQueryByKey(b *testing.B) {
 		batch = append(batch, storagetest.KeyMsg("BenchTopic", "body of about fifty bytes, like a small event....",
 			fmt.Sprintf("C0A8000A1F40000000000000%08d", i), fmt.Sprintf("order-%d customer-%d", i, i%(n/32))))
 		if len(batch) == cap(batch) {
-			if _, err := s.Append(context.Background(), batch); err != nil {
+			if _, err := s.Append(context.Background(), batch, nil); err != nil {
 				b.Fatal(err)
 			}
 			batch = batch[:0]

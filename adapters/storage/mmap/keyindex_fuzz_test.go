@@ -38,7 +38,8 @@ func fuzzTemplate(f *testing.F) string {
 	_, err = s.Append(context.Background(), []message.Message{
 		storagetest.KeyMsg("TopicF", "0", "U0", "a b"), storagetest.KeyMsg("TopicF", "1", "U1", "Aa"),
 		storagetest.KeyMsg("TopicF", "2", "U2", "BB a"), storagetest.KeyMsg("Other", "3", "", "a"),
-	})
+	}, nil)
+
 	if err != nil {
 		f.Fatal(err)
 	}

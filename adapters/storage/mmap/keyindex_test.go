@@ -137,11 +137,11 @@ func TestIndexFileLayout(t *testing.T) {
 		storagetest.KeyMsg("TopicL", "one", "", ""),
 		storagetest.KeyMsg("TopicL", "two", "", "a"),
 	}
-	res, err := s.Append(context.Background(), msgs[:1])
+	res, err := s.Append(context.Background(), msgs[:1], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	more, err := s.Append(context.Background(), msgs[1:])
+	more, err := s.Append(context.Background(), msgs[1:], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestIndexChainsAndCollisions(t *testing.T) {
 		msgs = append(msgs, storagetest.KeyMsg("TopicC", fmt.Sprint(i), fmt.Sprintf("U%d", i), fmt.Sprintf("k%d all", i%5)))
 	}
 	msgs = append(msgs, storagetest.KeyMsg("Other", "x", "", "k1 all"))
-	res, err := s.Append(context.Background(), msgs)
+	res, err := s.Append(context.Background(), msgs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestIndexRollover(t *testing.T) {
 	msgs = append(msgs, storagetest.KeyMsg("TopicR", "split", "", "s1 s2 s3 s4 s5"))
 	var res []storage.AppendResult
 	for _, m := range msgs {
-		r, err := s.Append(context.Background(), []message.Message{m})
+		r, err := s.Append(context.Background(), []message.Message{m}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -519,7 +519,7 @@ func appendKeysRes(t *testing.T, s *Store, topicName string, n int, shared strin
 		if i%4 == 3 {
 			m.SetProperty(message.PropertyUniqKey, fmt.Sprintf("U%d", i)) // some unique keys repeat across batches
 		}
-		r, err := s.Append(context.Background(), []message.Message{m})
+		r, err := s.Append(context.Background(), []message.Message{m}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -537,7 +537,7 @@ func TestIndexBehindLogCut(t *testing.T) {
 	s, stop := start(t, cfg)
 	var res []storage.AppendResult
 	for i := range 20 {
-		r, err := s.Append(context.Background(), []message.Message{storagetest.KeyMsg("TopicCut", fmt.Sprint(i), "", fmt.Sprintf("old k%d", i))})
+		r, err := s.Append(context.Background(), []message.Message{storagetest.KeyMsg("TopicCut", fmt.Sprint(i), "", fmt.Sprintf("old k%d", i))}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -557,7 +557,7 @@ func TestIndexBehindLogCut(t *testing.T) {
 		t.Fatalf("after the cut: %d hits, newest %v; want 12, newest at %d", len(got), got, res[11].PhysicalOffset)
 	}
 	storagetest.ExpectHits(t, s2, "TopicCut", "k12", 10)
-	r, err := s2.Append(context.Background(), []message.Message{storagetest.KeyMsg("TopicCut", "new", "", "new k12")})
+	r, err := s2.Append(context.Background(), []message.Message{storagetest.KeyMsg("TopicCut", "new", "", "new k12")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,7 +580,8 @@ func TestIndexSplitRecordReindexedOnce(t *testing.T) {
 	res, err := s.Append(context.Background(), []message.Message{
 		storagetest.KeyMsg("TopicS", "a", "", "a1 a2"),
 		storagetest.KeyMsg("TopicS", "b", "", "b1 b2 b3"),
-	})
+	}, nil)
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -676,7 +677,7 @@ func TestIndexConcurrentQueries(t *testing.T) {
 	}
 	for i := range 300 {
 		m := storagetest.KeyMsg("TopicQ", fmt.Sprint(i), fmt.Sprint("U", i), "shared")
-		if _, err := s.Append(context.Background(), []message.Message{m, storagetest.KeyMsg("TopicQ", "x", "", "other")}); err != nil {
+		if _, err := s.Append(context.Background(), []message.Message{m, storagetest.KeyMsg("TopicQ", "x", "", "other")}, nil); err != nil {
 			t.Fatal(err)
 		}
 		appended.Add(1)

@@ -217,7 +217,7 @@ func powerLossRound(t *testing.T, flush, mode string, seed uint64) {
 					body := strings.Repeat(fmt.Sprintf("w%d-%d-%d|", w, i, j), 1+wrng.IntN(60))
 					batch[j] = storagetest.Msg(q.Topic, q.QueueID, body, "")
 				}
-				res, err := s.Append(context.Background(), batch)
+				res, err := s.Append(context.Background(), batch, nil)
 				if err != nil {
 					return // the power is off: sync appends time out or fail from here on
 				}

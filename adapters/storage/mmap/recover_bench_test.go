@@ -39,7 +39,7 @@ func BenchmarkStart256MiB(b *testing.B) {
 		delete(batch[i].Properties, message.PropertyKeys)
 	}
 	for {
-		if _, err := s.Append(ctx, batch); err != nil {
+		if _, err := s.Append(ctx, batch, nil); err != nil {
 			b.Fatal(err)
 		}
 		if _, end := s.LogBounds(); end >= 256<<20 {

@@ -161,7 +161,7 @@ func (s *Store) runRetention() int {
 
 // deleteSegments deletes up to limit segments from the head of the log while due says so.
 func (s *Store) deleteSegments(limit int, due func(*segment) bool) int {
-	flushed, _, _ := s.flush.state()
+	flushed, _ := s.flush.state()
 	n := 0
 	for n < limit {
 		s.segMu.Lock()

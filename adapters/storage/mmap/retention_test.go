@@ -258,18 +258,18 @@ func TestCriticalWatermarkRefusesWritesUntilSpaceIsFree(t *testing.T) {
 	s := startFake(t, cfg, env)
 	ctx := context.Background()
 	msg := storagetest.Msg("TopicC", 0, "body", "")
-	if _, err := s.Append(ctx, []message.Message{msg}); err != nil {
+	if _, err := s.Append(ctx, []message.Message{msg}, nil); err != nil {
 		t.Fatal(err)
 	}
 	env.setUsage(0.95)
 	s.measureDisk() // what the retention loop does every cleanInterval
-	_, err := s.Append(ctx, []message.Message{msg})
+	_, err := s.Append(ctx, []message.Message{msg}, nil)
 	if !errors.Is(err, storage.ErrUnavailable) || !strings.Contains(err.Error(), "disk usage 95.0%") ||
 		!strings.Contains(err.Error(), "critical watermark 90.0%") {
 		t.Fatalf("Append above the critical watermark: %v, want ErrUnavailable naming usage and watermark", err)
 	}
 	env.setUsage(0.50)
-	if _, err := s.Append(ctx, []message.Message{msg}); err != nil {
+	if _, err := s.Append(ctx, []message.Message{msg}, nil); err != nil {
 		t.Fatalf("Append once space is free: %v", err)
 	}
 	if _, hi := s.QueueBounds(topic.QueueRef{Topic: "TopicC"}); hi != 2 {

@@ -22,7 +22,7 @@ type storeStats struct {
 
 // Stats implements storage.StatsReporter.
 func (s *Store) Stats() storage.Stats {
-	durable, _, _ := s.flush.state()
+	durable, _ := s.flush.state()
 	s.stats.mu.Lock()
 	r := s.stats.last
 	s.stats.mu.Unlock()

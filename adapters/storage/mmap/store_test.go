@@ -143,7 +143,7 @@ func TestTornTailGarbageAfterEnd(t *testing.T) {
 		t.Fatalf("log end %d after cutting garbage, want %d", hi, end)
 	}
 	storagetest.Verify(t, s, a)
-	res, err := s.Append(context.Background(), []message.Message{storagetest.Msg("TopicTorn", 0, "next", "")})
+	res, err := s.Append(context.Background(), []message.Message{storagetest.Msg("TopicTorn", 0, "next", "")}, nil)
 	if err != nil || res[0].PhysicalOffset != end {
 		t.Fatalf("append after recovery at %v, %v, want offset %d", res, err, end)
 	}
@@ -191,7 +191,7 @@ func TestTornTailCutRecord(t *testing.T) {
 	if _, hi := s.QueueBounds(q); hi != lost.QueueOffset {
 		t.Fatalf("%v max %d, want %d: the unit of the torn record must go", q, hi, lost.QueueOffset)
 	}
-	res, err := s.Append(context.Background(), []message.Message{m})
+	res, err := s.Append(context.Background(), []message.Message{m}, nil)
 	if err != nil || res[0].PhysicalOffset != lost.PhysicalOffset || res[0].QueueOffset != lost.QueueOffset {
 		t.Fatalf("append after the cut = %+v, %v, want offsets %d/%d", res, err, lost.PhysicalOffset, lost.QueueOffset)
 	}
@@ -271,10 +271,10 @@ func TestFlushFailureRefusesWrites(t *testing.T) {
 	}
 	defer func() { _ = s.Stop(context.Background()) }()
 	msg := []message.Message{storagetest.Msg("TopicF", 0, "x", "")}
-	if _, err := s.Append(context.Background(), msg); !errors.Is(err, storage.ErrUnavailable) || !errors.Is(err, boom) {
+	if _, err := s.Append(context.Background(), msg, nil); !errors.Is(err, storage.ErrUnavailable) || !errors.Is(err, boom) {
 		t.Fatalf("sync append with a failing fsync: %v, want ErrUnavailable wrapping the cause", err)
 	}
-	if _, err := s.Append(context.Background(), msg); !errors.Is(err, storage.ErrUnavailable) {
+	if _, err := s.Append(context.Background(), msg, nil); !errors.Is(err, storage.ErrUnavailable) {
 		t.Fatalf("append after a failed flush: %v, want ErrUnavailable", err)
 	}
 }
@@ -297,7 +297,7 @@ func TestSyncFlushTimeout(t *testing.T) {
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Append(context.Background(), []message.Message{storagetest.Msg("TopicF", 0, "x", "")})
+	res, err := s.Append(context.Background(), []message.Message{storagetest.Msg("TopicF", 0, "x", "")}, nil)
 	if !errors.Is(err, storage.ErrFlushTimeout) || len(res) != 1 || res[0].Size == 0 {
 		t.Fatalf("slow flush: %v, %v, want results with ErrFlushTimeout", res, err)
 	}
@@ -312,7 +312,7 @@ func TestStoppedStore(t *testing.T) {
 	res := storagetest.Fill(t, s, "TopicX", 1, 3, 10).Results
 	stop()
 	ctx := context.Background()
-	if _, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicX", 0, "x", "")}); !errors.Is(err, storage.ErrClosed) {
+	if _, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicX", 0, "x", "")}, nil); !errors.Is(err, storage.ErrClosed) {
 		t.Fatalf("Append after Stop: %v", err)
 	}
 	if _, err := s.ReadRecord(ctx, res[0].PhysicalOffset, res[0].Size, nil); !errors.Is(err, storage.ErrClosed) {

@@ -116,7 +116,7 @@ func TestWarmerOnAFullDisk(t *testing.T) {
 	body := string(make([]byte, 4000))
 	var refused error
 	for i := 0; i < 10_000 && refused == nil; i++ {
-		res, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicWarmFull", 0, body, "")})
+		res, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicWarmFull", 0, body, "")}, nil)
 		if err != nil {
 			refused = err
 			break
@@ -135,7 +135,7 @@ func TestWarmerOnAFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "appends to resume", func() bool {
-		_, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicWarmFull", 0, body, "")})
+		_, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicWarmFull", 0, body, "")}, nil)
 		return err == nil
 	})
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rocketgo/rocketgo/adapters/storage/mmap"
 	"github.com/rocketgo/rocketgo/core/message"
+	"github.com/rocketgo/rocketgo/ports/storage"
 )
 
 // `rocketgo bench store`: the mmap store alone, in process, on the file system under --dir,
@@ -257,8 +258,10 @@ func appendPhase(ctx context.Context, o storeOpts, dir string, r *storeResult) e
 		wg.Add(1)
 		go func(msgs []message.Message) {
 			defer wg.Done()
+			res := make([]storage.AppendResult, 0, len(msgs))
 			for !stop.Load() && ctx.Err() == nil {
-				if _, err := s.Append(ctx, msgs); err != nil {
+				var err error
+				if res, err = s.Append(ctx, msgs, res[:0]); err != nil {
 					errOnce.Do(func() { first = err })
 					stop.Store(true)
 					return

@@ -192,8 +192,8 @@ func (m *model) appendOp(op int) {
 		exact := &msgs[m.rng.IntN(n)]
 		exact.Body = make([]byte, m.cfg.MaxRecordSize-recordSize(*exact, 0))
 	}
-	refRes, refErr := m.ref.Append(m.ctx, msgs)
-	sutRes, sutErr := m.sut.Append(m.ctx, msgs)
+	refRes, refErr := m.ref.Append(m.ctx, msgs, nil)
+	sutRes, sutErr := m.sut.Append(m.ctx, msgs, nil)
 	if (refErr == nil) != (sutErr == nil) || errClass(refErr) != errClass(sutErr) {
 		m.fatalf(op, "Append of %d: reference %v, store %v", n, refErr, sutErr)
 	}

@@ -56,7 +56,7 @@ func Expect(m message.Message, r storage.AppendResult) message.Ext {
 
 func mustAppend(t testing.TB, s storage.MessageStore, msgs ...message.Message) []storage.AppendResult {
 	t.Helper()
-	res, err := s.Append(context.Background(), msgs)
+	res, err := s.Append(context.Background(), msgs, nil)
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}
@@ -101,6 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.MessageStore) {
 	t.Run("DeleteTopic", func(t *testing.T) { testDeleteTopic(t, open(t)) })
 	t.Run("BadOffsets", func(t *testing.T) { testBadOffsets(t, open(t)) })
 	t.Run("Refusals", func(t *testing.T) { testRefusals(t, open(t)) })
+	t.Run("ResultsAppendToDst", func(t *testing.T) { testResultsDst(t, open(t)) })
 	runKeyIndex(t, open)
 }
 
@@ -382,7 +383,8 @@ func testConcurrent(t *testing.T, s storage.MessageStore) {
 			for i := range perWriter {
 				q := queues[(w+i)%2]
 				res, err := s.Append(context.Background(), []message.Message{
-					Msg(q.Topic, q.QueueID, fmt.Sprintf("w%d-%d", w, i), "T"), Msg(q.Topic, q.QueueID, "second", "T")})
+					Msg(q.Topic, q.QueueID, fmt.Sprintf("w%d-%d", w, i), "T"), Msg(q.Topic, q.QueueID, "second", "T")}, nil)
+
 				if err != nil {
 					errs <- err
 					return
@@ -488,13 +490,13 @@ func testRefusals(t *testing.T, s storage.MessageStore) {
 	ctx := context.Background()
 	_, before := s.LogBounds()
 	for _, name := range []string{"a/b", "..", "x..y", "nul\x00", ""} {
-		if _, err := s.Append(ctx, []message.Message{Msg("Fine", 0, "ok", ""), Msg(name, 0, "bad", "")}); err == nil {
+		if _, err := s.Append(ctx, []message.Message{Msg("Fine", 0, "ok", ""), Msg(name, 0, "bad", "")}, nil); err == nil {
 			t.Fatalf("Append accepted topic %q", name)
 		}
 	}
 	big := Msg("TopicBig", 0, "", "")
 	big.Body = make([]byte, 5<<20)
-	if _, err := s.Append(ctx, []message.Message{Msg("TopicBig", 0, "ok", ""), big}); !errors.Is(err, storage.ErrMessageTooLarge) {
+	if _, err := s.Append(ctx, []message.Message{Msg("TopicBig", 0, "ok", ""), big}, nil); !errors.Is(err, storage.ErrMessageTooLarge) {
 		t.Fatalf("Append of a 5 MiB body: %v, want ErrMessageTooLarge", err)
 	}
 	if _, after := s.LogBounds(); after != before {
@@ -502,5 +504,29 @@ func testRefusals(t *testing.T, s storage.MessageStore) {
 	}
 	if _, hi := s.QueueBounds(topic.QueueRef{Topic: "Fine", QueueID: 0}); hi != 0 {
 		t.Fatalf("a refused batch indexed %d units", hi)
+	}
+}
+
+// testResultsDst: Append extends the caller's slice (reusing its capacity, keeping what it held)
+// and leaves it as it was when the batch is refused.
+func testResultsDst(t *testing.T, s storage.MessageStore) {
+	ctx := context.Background()
+	keep := storage.AppendResult{PhysicalOffset: -7}
+	dst := make([]storage.AppendResult, 1, 8)
+	dst[0] = keep
+	got, err := s.Append(ctx, []message.Message{Msg("TopicDst", 0, "a", ""), Msg("TopicDst", 0, "b", "")}, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0] != keep || &got[0] != &dst[0] {
+		t.Fatalf("Append returned %d results (first %+v, same array %v); want the kept one and two more in dst's array",
+			len(got), got[0], &got[0] == &dst[0])
+	}
+	if got[1].QueueOffset != 0 || got[2].QueueOffset != 1 || got[2].PhysicalOffset <= got[1].PhysicalOffset {
+		t.Fatalf("results out of order: %+v", got[1:])
+	}
+	refused, err := s.Append(ctx, []message.Message{Msg("TopicDst", 0, "c", ""), Msg("bad/name", 0, "d", "")}, got)
+	if err == nil || len(refused) != 3 || refused[0] != keep {
+		t.Fatalf("refused batch: %d results, %v; want dst unchanged and an error", len(refused), err)
 	}
 }
