@@ -378,3 +378,45 @@ func TestFailedWriteLeavesNoRecord(t *testing.T) {
 	storagetest.Verify(t, s2, kept)
 	storagetest.Verify(t, s2, storagetest.Appended{Msgs: []message.Message{short}, Results: res})
 }
+
+// gather holds a round until as many waiters as the last round had are back, is woken by the
+// enqueue that completes them, never holds a round that has them, and gives way to a stop.
+func TestSyncFlushGatherWaitsForTheLastRoundsWaiters(t *testing.T) {
+	var f flusher
+	f.init(0)
+	f.gatherWait = time.Hour // only the waiters or a stop end a gather here
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	f.want = 2
+	if ok, kick, _ := f.enqueue(&flushWaiter{end: 10, done: make(chan error, 1)}); !ok || !kick {
+		t.Fatalf("first waiter: ok %v kick %v, want both", ok, kick)
+	}
+	done := make(chan bool, 1)
+	go func() { done <- f.gather(timer) }()
+	ok, kick, _ := f.enqueue(&flushWaiter{end: 20, done: make(chan error, 1)})
+	if !ok || !kick {
+		t.Fatalf("waiter completing the gather: ok %v kick %v, want both", ok, kick)
+	}
+	f.wake()
+	select {
+	case ok := <-done:
+		if !ok {
+			t.Fatal("gather reported a stop")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("gather did not end when the waiters were back")
+	}
+	f.round(20, nil)
+	if f.want != 2 || len(f.waiters) != 0 {
+		t.Fatalf("after the round: want %d, %d waiters; want 2 and 0", f.want, len(f.waiters))
+	}
+	f.want = 0
+	if !f.gather(timer) { // nothing to wait for: at once
+		t.Fatal("gather with nothing to wait for reported a stop")
+	}
+	f.want = 1
+	close(f.quit)
+	if f.gather(timer) {
+		t.Fatal("gather went on after a stop")
+	}
+}

@@ -100,6 +100,7 @@ type storeResult struct {
 	LogBytes int64 // bytes the commit log grew by
 	Elapsed  time.Duration
 	CPU      time.Duration // this process, during the appends
+	Flushes  uint64        // flush rounds (fdatasync passes over the log) during the appends
 	Raw      rawResult     // buffered write(2), 64 KiB
 	RawSync  rawResult     // write(2) + fdatasync, 64 KiB
 }
@@ -143,6 +144,10 @@ func (r *storeResult) format(w io.Writer) {
 	}
 	fmt.Fprintf(w, "store  flush=%s batch=%d writers=%d size=%d: %.1f MB/s, %.0f msgs/s, %.2f µs CPU/msg (%d msgs, %.1f MiB of log in %v)\n",
 		o.Flush, o.Batch, o.Writers, o.Size, r.storeMBps(), r.msgsPerSec(), cpu, r.Msgs, float64(r.LogBytes)/(1<<20), r.Elapsed.Round(time.Millisecond))
+	if r.Flushes > 0 {
+		fmt.Fprintf(w, "flush  %d rounds, %.1f KiB and %.1f msgs per round, %.2f ms apart\n", r.Flushes,
+			float64(r.LogBytes)/1024/float64(r.Flushes), float64(r.Msgs)/float64(r.Flushes), r.Elapsed.Seconds()*1e3/float64(r.Flushes))
+	}
 	fmt.Fprintf(w, "raw    write(2) 64 KiB, no sync:    %.1f MB/s (%.1f MiB in %v)\n", r.Raw.mbps(), float64(r.Raw.Bytes)/(1<<20), r.Raw.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "raw    write(2)+fdatasync 64 KiB:   %.1f MB/s (%.1f MiB in %v)\n", r.RawSync.mbps(), float64(r.RawSync.Bytes)/(1<<20), r.RawSync.Elapsed.Round(time.Millisecond))
 	ra, rs := ratio(r.storeMBps(), r.Raw.mbps()), ratio(r.storeMBps(), r.RawSync.mbps())
@@ -251,6 +256,7 @@ func appendPhase(ctx context.Context, o storeOpts, dir string, r *storeResult) e
 		first   error
 	)
 	_, logStart := s.LogBounds()
+	flushes0 := s.Stats().Flushes
 	cpu0, start := selfCPU(), time.Now()
 	timer := time.AfterFunc(o.Duration, func() { stop.Store(true) })
 	defer timer.Stop()
@@ -276,6 +282,7 @@ func appendPhase(ctx context.Context, o storeOpts, dir string, r *storeResult) e
 	r.Elapsed, r.CPU = time.Since(start), selfCPU()-cpu0
 	_, logEnd := s.LogBounds()
 	r.Msgs, r.LogBytes = sent.Load(), logEnd-logStart
+	r.Flushes = s.Stats().Flushes - flushes0
 	if first != nil {
 		return fmt.Errorf("append: %w", first)
 	}
