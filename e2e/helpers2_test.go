@@ -236,8 +236,9 @@ func describeCmd(c *wire.Command) string {
 	if c == nil {
 		return "<nil>"
 	}
-	keys := make([]string, 0, len(c.ExtFields))
-	for k := range c.ExtFields {
+	ext := c.ExtMap()
+	keys := make([]string, 0, len(ext))
+	for k := range ext {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
@@ -251,7 +252,7 @@ func describeCmd(c *wire.Command) string {
 		fmt.Fprintf(&b, " remark=%q", c.Remark)
 	}
 	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%q", k, c.ExtFields[k])
+		fmt.Fprintf(&b, " %s=%q", k, ext[k])
 	}
 	if len(c.Body) > 0 {
 		if len(c.Body) <= 300 && json.Valid(c.Body) {

@@ -46,7 +46,7 @@ func timeout(t testing.TB) context.Context {
 func echo(_ context.Context, _ *Conn, req *wire.Command) *wire.Command {
 	resp := wire.NewResponse(req, wire.Success, "")
 	resp.Body = req.Body
-	resp.ExtFields = req.ExtFields
+	resp.SetExtMap(req.ExtMap())
 	return resp
 }
 

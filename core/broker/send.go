@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/rocketgo/rocketgo/core/errs"
@@ -46,7 +47,9 @@ func (b *Broker) Send(ctx context.Context, req *inbound.SendRequest) (*inbound.S
 			qid, req.Topic, tc.QueueNums())
 	}
 
-	msgs, err := b.buildMessages(req, qid, storeHost)
+	// A single message, its offsets and the result are made in one allocation.
+	one := new(singleSend)
+	msgs, err := b.buildMessages(req, qid, storeHost, one.msg[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -72,8 +75,9 @@ func (b *Broker) Send(ctx context.Context, req *inbound.SendRequest) (*inbound.S
 			}
 		}
 	}
-	appended, err := b.store.Append(ctx, msgs, nil)
-	res := &inbound.SendResult{Topic: req.Topic, QueueID: qid, StoreHost: storeHost, Appended: appended, Region: b.cfg.Region,
+	appended, err := b.store.Append(ctx, msgs, one.appended[:0])
+	res := &one.res
+	*res = inbound.SendResult{Topic: req.Topic, QueueID: qid, StoreHost: storeHost, Appended: appended, Region: b.cfg.Region,
 		TransactionID: txID}
 	switch {
 	case err == nil:
@@ -106,7 +110,15 @@ func (b *Broker) resolveTopic(ctx context.Context, req *inbound.SendRequest) (to
 	return topic.Config{}, err
 }
 
-func (b *Broker) buildMessages(req *inbound.SendRequest, qid int32, storeHost netip.AddrPort) ([]message.Message, error) {
+// singleSend is what a send of one message needs beyond its request, allocated together.
+type singleSend struct {
+	res      inbound.SendResult
+	msg      [1]message.Message
+	appended [1]storage.AppendResult
+}
+
+// buildMessages appends the messages to store for req to dst and returns it.
+func (b *Broker) buildMessages(req *inbound.SendRequest, qid int32, storeHost netip.AddrPort, dst []message.Message) ([]message.Message, error) {
 	base := message.Message{
 		Topic: req.Topic, QueueID: qid, SysFlag: req.SysFlag, BornTimestamp: req.BornTimestamp,
 		BornHost: req.BornHost, StoreHost: storeHost, ReconsumeTimes: req.ReconsumeTimes,
@@ -118,12 +130,12 @@ func (b *Broker) buildMessages(req *inbound.SendRequest, qid int32, storeHost ne
 		if err := checkMessage(&m); err != nil {
 			return nil, err
 		}
-		return []message.Message{m}, nil
+		return append(dst, m), nil
 	}
 	if len(req.Batch) == 0 {
 		return nil, fmt.Errorf("%w: empty batch", errs.ErrMessageIllegal)
 	}
-	msgs := make([]message.Message, len(req.Batch))
+	msgs := slices.Grow(dst, len(req.Batch))[:len(dst)+len(req.Batch)]
 	for i, e := range req.Batch {
 		m := base
 		m.Flag, m.Body = e.Flag, e.Body
@@ -134,7 +146,7 @@ func (b *Broker) buildMessages(req *inbound.SendRequest, qid int32, storeHost ne
 		if _, ok := m.Properties[message.PropertyDelayLevel]; ok {
 			return nil, fmt.Errorf("%w: batch message %d has a delay level; batches cannot be delayed", errs.ErrMessageIllegal, i)
 		}
-		msgs[i] = m
+		msgs[len(dst)+i] = m
 	}
 	return msgs, nil
 }

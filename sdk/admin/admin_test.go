@@ -18,7 +18,7 @@ func TestAdminAgainstFakeCluster(t *testing.T) {
 	var created []map[string]string
 	for _, b := range cl.Brokers {
 		b.Handle(wire.UpdateAndCreateTopic, func(_ *fakemq.Conn, req *wire.Command) *wire.Command {
-			created = append(created, req.ExtFields)
+			created = append(created, req.ExtMap())
 			cl.CreateTopic(req.Ext("topic"), 3)
 			return wire.NewResponse(req, wire.Success, "")
 		})

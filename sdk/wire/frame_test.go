@@ -38,8 +38,8 @@ func TestFirstProducerFrame(t *testing.T) {
 		cmd.Language != "GO" || cmd.Version != 317 || cmd.Serialize != SerializeJSON || cmd.Body != nil {
 		t.Fatalf("decoded %+v", cmd)
 	}
-	if len(cmd.ExtFields) != 1 || cmd.Ext("topic") != "TopicTest" {
-		t.Fatalf("extFields %v", cmd.ExtFields)
+	if cmd.ExtLen() != 1 || cmd.Ext("topic") != "TopicTest" {
+		t.Fatalf("extFields %v", cmd.ExtMap())
 	}
 	if _, err := ReadFrame(r, 0, nil); err != io.EOF {
 		t.Fatalf("read past the last frame: %v, want io.EOF", err)
@@ -47,17 +47,18 @@ func TestFirstProducerFrame(t *testing.T) {
 }
 
 func sampleCommand(st SerializeType) *Command {
-	return &Command{
+	c := &Command{
 		Code:      SendMessage,
 		Language:  "JAVA",
 		Version:   407,
 		Opaque:    -7,
 		Flag:      FlagResponse | FlagOneway,
 		Remark:    "remark with \"quotes\", \\, é and \x01",
-		ExtFields: map[string]string{"topic": "TopicTest", "properties": "KEYS\x01k1\x02TAGS\x01TagA\x02", "empty": "", "ü": "\x00"},
 		Body:      []byte("Hello RocketMQ"),
 		Serialize: st,
 	}
+	c.SetExtMap(map[string]string{"topic": "TopicTest", "properties": "KEYS\x01k1\x02TAGS\x01TagA\x02", "empty": "", "ü": "\x00"})
+	return c
 }
 
 func TestFrameRoundTrip(t *testing.T) {
@@ -96,7 +97,7 @@ func TestFrameRoundTripEmpty(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Code != HeartBeat || got.Language != LanguageGo || got.Body != nil || len(got.ExtFields) != 0 || got.Remark != "" {
+		if got.Code != HeartBeat || got.Language != LanguageGo || got.Body != nil || got.ExtLen() != 0 || got.Remark != "" {
 			t.Fatalf("type %d: %+v", st, got)
 		}
 	}
@@ -162,7 +163,9 @@ func TestDecodeCommandMalformed(t *testing.T) {
 }
 
 func TestBinaryHeaderMalformed(t *testing.T) {
-	good := appendBinaryHeader(nil, &Command{Code: 1, Remark: "r", ExtFields: map[string]string{"k": "v"}})
+	gc := &Command{Code: 1, Remark: "r"}
+	gc.SetExt("k", "v")
+	good := appendBinaryHeader(nil, gc)
 	var c Command
 	if err := decodeBinaryHeader(good, &c); err != nil || c.Ext("k") != "v" || c.Remark != "r" {
 		t.Fatalf("good header: %v %+v", err, c)

@@ -28,7 +28,7 @@ func wireNormal(c *Command) Command {
 func sameCommand(a, b *Command) bool {
 	return a.Code == b.Code && a.Language == b.Language && a.Version == b.Version &&
 		a.Opaque == b.Opaque && a.Flag == b.Flag && a.Remark == b.Remark &&
-		maps.Equal(a.ExtFields, b.ExtFields) && bytes.Equal(a.Body, b.Body) && a.Serialize == b.Serialize
+		maps.Equal(a.ExtMap(), b.ExtMap()) && bytes.Equal(a.Body, b.Body) && a.Serialize == b.Serialize
 }
 
 // checkCommandRoundTrip encodes a decoded command and fails t unless it decodes to the same

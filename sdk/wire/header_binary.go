@@ -50,7 +50,7 @@ func decodeBinaryHeader(b []byte, cmd *Command) error {
 	}
 	ext := rest[:el]
 	if el > 0 {
-		cmd.ExtFields = make(map[string]string)
+		cmd.ext = make([]ExtField, 0, 16)
 	}
 	for len(ext) > 0 {
 		if len(ext) < 2 {
@@ -71,7 +71,7 @@ func decodeBinaryHeader(b []byte, cmd *Command) error {
 		if vl < 0 || vl > len(ext) {
 			return malformed("binary header value length %d", vl)
 		}
-		cmd.ExtFields[k] = string(ext[:vl])
+		cmd.SetExt(k, string(ext[:vl])) // a repeated key: the last value wins, as in a map
 		ext = ext[vl:]
 	}
 	return nil
@@ -91,11 +91,11 @@ func appendBinaryHeader(dst []byte, cmd *Command) []byte {
 	dst = append(dst, cmd.Remark...)
 	lenAt := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
-	for k, v := range cmd.ExtFields {
-		dst = binary.BigEndian.AppendUint16(dst, uint16(len(k)))
-		dst = append(dst, k...)
-		dst = binary.BigEndian.AppendUint32(dst, uint32(len(v)))
-		dst = append(dst, v...)
+	for _, f := range cmd.ext {
+		dst = binary.BigEndian.AppendUint16(dst, uint16(len(f.Key)))
+		dst = append(dst, f.Key...)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(f.Value)))
+		dst = append(dst, f.Value...)
 	}
 	binary.BigEndian.PutUint32(dst[lenAt:], uint32(len(dst)-lenAt-4))
 	return dst

@@ -169,21 +169,18 @@ func (r *jsonReader) stringField(dst *string) error {
 	}
 }
 
-// extPair is one extFields entry, collected before the map is made so that it is made once, at
-// its final size.
-type extPair struct{ k, v string }
-
 func (r *jsonReader) extFields(cmd *Command) error {
 	switch r.next() {
 	case 'n':
-		cmd.ExtFields = nil
+		cmd.ext = nil
 		return r.literal("null")
 	case '{':
 		r.i++
 	default:
 		return r.errorf("extFields is not an object")
 	}
-	var pairBuf [16]extPair
+	// Collected on the stack, then copied into one slice of the final size.
+	var pairBuf [16]ExtField
 	pairs := pairBuf[:0]
 	if r.next() == '}' {
 		r.i++
@@ -203,7 +200,7 @@ func (r *jsonReader) extFields(cmd *Command) error {
 			if err := r.stringField(&v); err != nil {
 				return err
 			}
-			pairs = append(pairs, extPair{k, v})
+			pairs = setPair(pairs, k, v)
 			c := r.next()
 			if c == '}' {
 				r.i++
@@ -215,14 +212,27 @@ func (r *jsonReader) extFields(cmd *Command) error {
 			r.i++
 		}
 	}
-	// A repeated extFields key adds to the map it already made, as encoding/json does.
-	if cmd.ExtFields == nil {
-		cmd.ExtFields = make(map[string]string, len(pairs))
+	// A repeated extFields member adds to the fields already decoded, as encoding/json adds to
+	// the map it already made.
+	if cmd.ext == nil {
+		cmd.ext = make([]ExtField, 0, len(pairs))
 	}
 	for _, p := range pairs {
-		cmd.ExtFields[p.k] = p.v
+		cmd.ext = setPair(cmd.ext, p.Key, p.Value)
 	}
 	return nil
+}
+
+// setPair sets key in pairs, replacing its value when it is there already (the last wins, as in
+// a map), and returns pairs.
+func setPair(pairs []ExtField, key, value string) []ExtField {
+	for i := range pairs {
+		if pairs[i].Key == key {
+			pairs[i].Value = value
+			return pairs
+		}
+	}
+	return append(pairs, ExtField{key, value})
 }
 
 // appendJSONHeader writes the header as compact JSON with every extFields value a string, which
@@ -248,14 +258,14 @@ func appendJSONHeader(dst []byte, cmd *Command) []byte {
 	}
 	dst = append(dst, `,"extFields":{`...)
 	first := true
-	for k, v := range cmd.ExtFields {
+	for _, f := range cmd.ext {
 		if !first {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = AppendJSONString(dst, k)
+		dst = AppendJSONString(dst, f.Key)
 		dst = append(dst, ':')
-		dst = AppendJSONString(dst, v)
+		dst = AppendJSONString(dst, f.Value)
 	}
 	dst = append(dst, "}}"...)
 	return dst

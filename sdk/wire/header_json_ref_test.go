@@ -26,7 +26,8 @@ func decodeJSONHeaderRef(b []byte, cmd *Command) error {
 		return malformed("json header: %v", err)
 	}
 	cmd.Code, cmd.Language, cmd.Version = h.Code, h.Language, h.Version
-	cmd.Opaque, cmd.Flag, cmd.Remark, cmd.ExtFields = h.Opaque, h.Flag, h.Remark, h.ExtFields
+	cmd.Opaque, cmd.Flag, cmd.Remark = h.Opaque, h.Flag, h.Remark
+	cmd.SetExtMap(h.ExtFields)
 	return nil
 }
 
@@ -34,7 +35,7 @@ func decodeJSONHeaderRef(b []byte, cmd *Command) error {
 func sameHeader(a, b *Command) bool {
 	return a.Code == b.Code && a.Language == b.Language && a.Version == b.Version &&
 		a.Opaque == b.Opaque && a.Flag == b.Flag && a.Remark == b.Remark &&
-		(a.ExtFields == nil) == (b.ExtFields == nil) && maps.Equal(a.ExtFields, b.ExtFields)
+		(a.ExtMap() == nil) == (b.ExtMap() == nil) && maps.Equal(a.ExtMap(), b.ExtMap())
 }
 
 // checkJSONHeaderAgainstRef fails t unless both decoders accept or reject b and, when they

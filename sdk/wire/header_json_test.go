@@ -66,8 +66,8 @@ func TestJSONHeaderDecodesFields(t *testing.T) {
 	if c.Code != SendMessage || c.Language != "GO" || c.Version != 317 || c.Opaque != 3 || c.Flag != 0 || c.Remark != "" {
 		t.Fatalf("header fields: %+v", c)
 	}
-	if len(c.ExtFields) != 13 || c.Ext("topic") != "TopicTest" || c.Ext("queueId") != "1" {
-		t.Fatalf("extFields: %v", c.ExtFields)
+	if c.ExtLen() != 13 || c.Ext("topic") != "TopicTest" || c.Ext("queueId") != "1" {
+		t.Fatalf("extFields: %v", c.ExtMap())
 	}
 	if p := c.Ext("properties"); p != "KEYS\x01k1\x02UNIQ_KEY\x01C000020250390000000067eb60d80001\x02TAGS\x01TagA\x02" {
 		t.Fatalf("properties %q", p)

@@ -59,7 +59,7 @@ func seedCorpus(t testing.TB) map[string][]seed {
 	send := sendMessagePayload()
 	// One extFields entry only: map order would make the encoding, and so the file, vary.
 	bin := sampleCommand(SerializeRocketMQ)
-	bin.ExtFields = map[string]string{"properties": "KEYS\x01k1\x02TAGS\x01TagA\x02"}
+	bin.SetExtMap(map[string]string{"properties": "KEYS\x01k1\x02TAGS\x01TagA\x02"})
 	binaryFrame := AppendFrame(nil, bin)
 	record := unhex(t, pulledRecordHex)
 	batch := unhex(t, observedBatchHex)

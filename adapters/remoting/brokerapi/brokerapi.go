@@ -126,11 +126,20 @@ func ok(req *wire.Command) *wire.Command { return wire.NewResponse(req, wire.Suc
 
 // header reads typed extFields, remembering the first missing or malformed one.
 type header struct {
-	get func(key string) string
+	req *wire.Command
+	v2  bool // SEND_MESSAGE_V2's one-letter names: fields are asked for by their long names
 	err error
 }
 
-func headerOf(req *wire.Command) header { return header{get: req.Ext} }
+func headerOf(req *wire.Command) header { return header{req: req} }
+
+// get reads a field by its long name.
+func (h *header) get(key string) string {
+	if h.v2 {
+		return h.req.Ext(sendShortName(key))
+	}
+	return h.req.Ext(key)
+}
 
 func (h *header) str(key string) string { return h.get(key) }
 

@@ -18,19 +18,14 @@ var sendHeaderV2 = [...]struct{ short, long string }{
 	{"j", "reconsumeTimes"}, {"k", "unitMode"}, {"l", "maxReconsumeTimes"}, {"m", "batch"},
 }
 
-// ext reads a send header field under its long name, falling back to the V2 short name.
-func sendExt(req *wire.Command, v2 bool) func(string) string {
-	if !v2 {
-		return req.Ext
-	}
-	return func(long string) string {
-		for _, f := range sendHeaderV2 {
-			if f.long == long {
-				return req.Ext(f.short)
-			}
+// sendShortName is the SEND_MESSAGE_V2 name of a send header field, or "" for one V2 lacks.
+func sendShortName(long string) string {
+	for _, f := range sendHeaderV2 {
+		if f.long == long {
+			return f.short
 		}
-		return ""
 	}
+	return ""
 }
 
 func (h *Handlers) send(ctx context.Context, c *remoting.Conn, req *wire.Command) *wire.Command {
@@ -55,7 +50,7 @@ func decodeSend(c *remoting.Conn, req *wire.Command) (*inbound.SendRequest, erro
 	if v2 && req.Ext("b") == "" && req.Ext("topic") != "" {
 		v2 = false // a batch sent with long header names
 	}
-	h := header{get: sendExt(req, v2)}
+	h := header{req: req, v2: v2}
 	sr := &inbound.SendRequest{
 		ProducerGroup:         h.required("producerGroup"),
 		Topic:                 h.required("topic"),
@@ -100,11 +95,15 @@ func sendResponse(req *wire.Command, res *inbound.SendResult) *wire.Command {
 		code = wire.FlushDiskTimeout
 	}
 	resp := wire.NewResponse(req, code, "")
-	ids := make([]string, len(res.Appended))
-	for i, a := range res.Appended {
-		ids[i] = wire.OffsetMsgID(res.StoreHost, a.PhysicalOffset)
+	if len(res.Appended) == 1 {
+		resp.SetExt("msgId", wire.OffsetMsgID(res.StoreHost, res.Appended[0].PhysicalOffset))
+	} else {
+		ids := make([]string, len(res.Appended))
+		for i, a := range res.Appended {
+			ids[i] = wire.OffsetMsgID(res.StoreHost, a.PhysicalOffset)
+		}
+		resp.SetExt("msgId", strings.Join(ids, ","))
 	}
-	resp.SetExt("msgId", strings.Join(ids, ","))
 	resp.SetExt("queueId", itoa(int64(res.QueueID)))
 	if len(res.Appended) > 0 {
 		resp.SetExt("queueOffset", itoa(res.Appended[0].QueueOffset))

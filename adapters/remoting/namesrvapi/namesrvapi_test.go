@@ -91,7 +91,7 @@ func TestRegisterThenRouteIsRocketMQsExactJSON(t *testing.T) {
 func TestRegisterRejectsBadCRC(t *testing.T) {
 	f := start(t)
 	reg := registration(t, map[string]wire.TopicConfig{"T": {TopicName: "T", ReadQueueNums: 1, WriteQueueNums: 1, Perm: 6}}, 1)
-	reg.ExtFields["bodyCrc32"] = "12345"
+	reg.SetExt("bodyCrc32", "12345")
 	if resp := f.call(t, reg); resp.Code != wire.SystemError {
 		t.Fatalf("bad crc answered %d", resp.Code)
 	}

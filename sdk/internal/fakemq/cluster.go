@@ -169,7 +169,7 @@ var sendV2 = map[string]string{"a": "producerGroup", "b": "topic", "e": "queueId
 
 func sendHeader(req *wire.Command) map[string]string {
 	if req.Code == wire.SendMessage || req.Ext("topic") != "" {
-		return req.ExtFields
+		return req.ExtMap()
 	}
 	out := map[string]string{}
 	for s, l := range sendV2 {

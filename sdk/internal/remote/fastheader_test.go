@@ -74,12 +74,12 @@ func TestPeekHeaderAgreesWithWire(t *testing.T) {
 		seen := 0
 		plain := ExtFields(payload[4:4+hlen], func(k, v []byte) {
 			seen++
-			if cmd.ExtFields[string(k)] != string(v) {
-				t.Fatalf("ext %q = %q, sent %q", k, v, cmd.ExtFields[string(k)])
+			if cmd.Ext(string(k)) != string(v) {
+				t.Fatalf("ext %q = %q, sent %q", k, v, cmd.Ext(string(k)))
 			}
 		})
-		if plain && seen != len(cmd.ExtFields) {
-			t.Fatalf("saw %d of %d fields", seen, len(cmd.ExtFields))
+		if plain && seen != cmd.ExtLen() {
+			t.Fatalf("saw %d of %d fields", seen, cmd.ExtLen())
 		}
 	}
 }
