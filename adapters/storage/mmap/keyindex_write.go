@@ -418,3 +418,56 @@ func removeIdxFile(path string) error {
 	}
 	return nil
 }
+
+// trimBelow deletes the oldest index files whose every entry points below logMin, whose records
+// went with the commit-log segments retention deleted; never the file being written. It returns
+// how many it deleted. The caller holds Store.ckMu: the checkpoint syncs index files outside
+// ki.mu.
+func (ki *keyIndex) trimBelow(logMin int64) (int, error) {
+	ki.mu.Lock()
+	defer ki.mu.Unlock()
+	if ki.closed {
+		return 0, nil
+	}
+	// endPhy is where the file's last dispatched record starts; a record never spans segments,
+	// so below logMin it is gone whole.
+	n := 0
+	for n < len(ki.files)-1 && ki.files[n] != ki.cur && ki.files[n].header().endPhy < logMin {
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	var err error
+	for _, f := range ki.files[:n] {
+		if cerr := f.close(); cerr != nil {
+			ki.log.Warn("close index file", zap.String("file", f.name), zap.Error(cerr))
+		}
+		if rerr := removeIdxFile(f.name); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	clear(ki.files[:n])
+	ki.files = ki.files[n:]
+	if serr := syncDir(ki.dir); serr != nil && err == nil {
+		err = serr
+	}
+	return n, err
+}
+
+// trimKeyIndex deletes the key-index files wholly below logMin (retention, after segments went).
+func (s *Store) trimKeyIndex(logMin int64) {
+	ki := s.keys.Load()
+	if ki == nil {
+		return
+	}
+	s.ckMu.Lock()
+	defer s.ckMu.Unlock()
+	n, err := ki.trimBelow(logMin)
+	if err != nil {
+		s.log.Warn("delete key index files below the log minimum", zap.Error(err))
+	}
+	if n > 0 {
+		s.log.Info("key index files deleted by retention", zap.Int("files", n), zap.Int64("logMin", logMin))
+	}
+}

@@ -36,7 +36,9 @@ import (
 // After segments go, each consume queue's minimum moves to its first unit whose record is still
 // in the log, and queue files wholly below it are deleted: QueueBounds reports the new minimum,
 // a pull below it answers PULL_OFFSET_MOVED with that minimum. The same correction runs at Start,
-// since a queue reopened from its files starts at its first file.
+// since a queue reopened from its files starts at its first file. Key-index files whose last
+// record is below the new minimum are deleted as well (never the one being written), under ckMu
+// and the index's own lock, which queries hold while they read.
 type retention struct {
 	now   func() time.Time        // clock; tests replace it before Start
 	usage func() (float64, error) // fraction of the file system in use; tests replace it
@@ -101,9 +103,11 @@ func (s *Store) startRetention() {
 	s.measureDisk()
 	go func() {
 		defer close(r.stopped)
-		// Start holds the append lock, which comes after ckMu: correct the queues from here.
+		// Start holds the append lock, which comes after ckMu: correct the queues (and drop
+		// index files a crash kept between deleting segments and them) from here.
 		if logMin, _ := s.LogBounds(); logMin > 0 {
 			s.trimQueueHeads(logMin)
+			s.trimKeyIndex(logMin)
 		}
 		close(r.started)
 		tick := time.NewTicker(s.cfg.CleanInterval)
@@ -154,6 +158,7 @@ func (s *Store) runRetention() int {
 	if deleted > 0 {
 		logMin, _ := s.LogBounds()
 		s.trimQueueHeads(logMin)
+		s.trimKeyIndex(logMin)
 		s.measureDisk()
 	}
 	return deleted

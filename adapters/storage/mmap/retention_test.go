@@ -321,3 +321,60 @@ func TestRetentionWithConcurrentReaders(t *testing.T) {
 	}
 	checkTrimmed(t, s, a, []topic.QueueRef{{Topic: "TopicX", QueueID: 0}, {Topic: "TopicX", QueueID: 1}})
 }
+
+// Once retention has deleted segments, the key-index files that only point into them go too;
+// keys of the records still in the log are found, in this run and after a restart.
+func TestRetentionDeletesKeyIndexFilesBelowTheLog(t *testing.T) {
+	dir := t.TempDir()
+	cfg := idxConfig(dir, 64, 50) // 49 entries per file, one key a message: about 9 files
+	env := &fakeEnv{}
+	env.setUsage(0.10)
+	s := startFake(t, cfg, env)
+	a := storagetest.Fill(t, s, "TopicK", 2, 400, 500) // about 3 segments of 64 KiB
+	idxFiles := func() int {
+		entries, err := os.ReadDir(filepath.Join(dir, "index"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	before := idxFiles()
+	flushed(t, s)
+	env.setUsage(0.99)
+	if n := s.runRetention(); n == 0 {
+		t.Fatal("retention deleted nothing")
+	}
+	logMin, _ := s.LogBounds()
+	after := idxFiles()
+	if after >= before {
+		t.Fatalf("%d key index files before retention, %d after: none deleted", before, after)
+	}
+	ki := s.keys.Load()
+	ki.mu.RLock()
+	for _, f := range ki.files[:len(ki.files)-1] {
+		if h := f.header(); h.endPhy < logMin {
+			t.Errorf("index file %s ends at %d, below the log minimum %d, and was kept", f.name, h.endPhy, logMin)
+		}
+	}
+	ki.mu.RUnlock()
+	check := func(s *Store) {
+		t.Helper()
+		for i, m := range a.Msgs {
+			r := a.Results[i]
+			res, err := s.QueryByKey(context.Background(), storage.KeyQuery{Topic: "TopicK", Key: m.Properties[message.PropertyKeys], MaxNum: 4, EndMs: math.MaxInt64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := len(res.Hits) == 1 && res.Hits[0].PhyOffset == r.PhysicalOffset
+			if want := r.PhysicalOffset >= logMin; found != want {
+				t.Fatalf("key %q of the record at %d (log min %d): found %v, want %v", m.Properties[message.PropertyKeys], r.PhysicalOffset, logMin, found, want)
+			}
+		}
+	}
+	check(s)
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	env.setUsage(0.10)
+	check(startFake(t, cfg, env))
+}
