@@ -106,7 +106,16 @@ func (s *Store) appendLocked(msgs []message.Message, res []storage.AppendResult,
 			return nil, 0, fmt.Errorf("append: %w", s.undoWrites(last, s.chunks[last].end-s.chunks[last].start, err))
 		}
 	}
-	s.dispatchKeys(msgs, res)
+	if err := s.dispatchKeys(msgs, res); err != nil {
+		// A full disk under the key index: take the batch back out as for a consume queue.
+		last := len(s.chunks) - 1
+		uerr := s.unwindUnits(err)
+		if uerr == nil {
+			uerr = s.fail(err) // the units could not be dropped
+		}
+		s.abandonBatch()
+		return nil, 0, fmt.Errorf("append: %w", s.undoWrites(last, s.chunks[last].end-s.chunks[last].start, uerr))
+	}
 	s.writePos = pos
 	s.committed.Store(pos) // records first, then their units: a unit never points past the log end
 	for _, q := range s.touched {

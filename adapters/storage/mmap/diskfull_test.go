@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,33 +217,8 @@ func TestDiskFullInConsumeQueueWrite(t *testing.T) {
 	if err := appendOne(0); err != nil {
 		t.Fatal(err)
 	}
-	// Allocate every block of the log segment and the key index files.
-	for _, sub := range []string{"commitlog", "index"} {
-		entries, _ := os.ReadDir(filepath.Join(cfg.Dir, sub))
-		for _, e := range entries {
-			f, err := os.OpenFile(filepath.Join(cfg.Dir, sub, e.Name()), os.O_RDWR, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			st, _ := f.Stat()
-			if err := syscall.Fallocate(int(f.Fd()), 0x01 /* KEEP_SIZE */, 0, st.Size()); err != nil {
-				t.Skipf("cannot fallocate on tmpfs: %v", err)
-			}
-			_ = f.Close()
-		}
-	}
-	// Fill what is left.
-	filler, err := os.Create(filepath.Join(mnt, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	page := make([]byte, 4096)
-	for {
-		if _, err := filler.Write(page); err != nil {
-			break
-		}
-	}
-	_ = filler.Close()
+	allocateFiles(t, cfg.Dir, "commitlog", "index")
+	fillRest(t, mnt)
 
 	var full error
 	for i := 1; i < 1000 && full == nil; i++ {
@@ -278,4 +254,122 @@ func TestDiskFullInConsumeQueueWrite(t *testing.T) {
 	s2 := openOn(t, cfg)
 	storagetest.Verify(t, s2, acked)
 	checkQueueMax(t, s2, acked)
+}
+
+// A full disk met by the key index (a new index file's entries need blocks) refuses the append
+// like one met by the consume queue: nothing of it is published, nothing is latched, the index
+// keeps every acknowledged key, and appends and indexing resume once space is free.
+func TestDiskFullInKeyIndexWrite(t *testing.T) {
+	mnt := mountTmpfs(t, 4<<20)
+	cfg := testConfig(filepath.Join(mnt, "store"))
+	cfg.SegmentSize = 1 << 20
+	cfg.WarmAhead = 0                         // only the blocks the test allocates below
+	cfg.ConsumeQueueUnits = 10_000            // one queue file
+	cfg.IndexSlots, cfg.IndexEntries = 64, 50 // a new index file every 49 keys
+	cfg.DiskHighWatermark, cfg.DiskCriticalWatermark = 1, 1
+	s := openOn(t, cfg)
+	ctx := context.Background()
+	var acked storagetest.Appended
+	appendOne := func(s *Store, i int) error {
+		m := storagetest.Msg("TopicIdx", 0, fmt.Sprintf("%d|%s", i, strings.Repeat("x", 60)), "")
+		res, err := s.Append(ctx, []message.Message{m}, nil)
+		if err == nil {
+			acked.Msgs = append(acked.Msgs, m)
+			acked.Results = append(acked.Results, res...)
+		}
+		return err
+	}
+	if err := appendOne(s, 0); err != nil {
+		t.Fatal(err)
+	}
+	allocateFiles(t, cfg.Dir, "commitlog", "consumequeue", "index")
+	fillRest(t, mnt)
+
+	var full error
+	for i := 1; i < 1000 && full == nil; i++ {
+		full = appendOne(s, i)
+	}
+	if !errors.Is(full, storage.ErrUnavailable) || !errors.Is(full, syscall.ENOSPC) || !strings.Contains(full.Error(), "index") {
+		t.Fatalf("append on a full disk: %v, want ErrUnavailable wrapping a key index ENOSPC", full)
+	}
+	if err := s.failed(); err != nil {
+		t.Fatalf("the store latched a full disk: %v", err)
+	}
+	if err := s.keys.Load().failed(); err != nil {
+		t.Fatalf("the key index stopped on a full disk: %v", err)
+	}
+	_, end := s.LogBounds()
+	if last := acked.Results[len(acked.Results)-1]; end != last.PhysicalOffset+int64(last.Size) {
+		t.Fatalf("log end %d is not the end of the last acknowledged record", end)
+	}
+	checkKeys := func(s *Store) {
+		t.Helper()
+		storagetest.Verify(t, s, acked)
+		checkQueueMax(t, s, acked)
+		for i, m := range acked.Msgs {
+			res, err := s.QueryByKey(ctx, storage.KeyQuery{Topic: "TopicIdx", Key: m.Properties[message.PropertyKeys], MaxNum: 4, EndMs: math.MaxInt64})
+			if err != nil || len(res.Hits) != 1 || res.Hits[0].PhyOffset != acked.Results[i].PhysicalOffset {
+				t.Fatalf("key of acknowledged message %d: %+v, %v", i, res.Hits, err)
+			}
+		}
+	}
+	checkKeys(s)
+
+	if err := os.Remove(filepath.Join(mnt, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ { // past the next rollover too
+		if err := appendOne(s, 5000+i); err != nil {
+			t.Fatalf("append after space was freed: %v", err)
+		}
+	}
+	checkKeys(s)
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkKeys(openOn(t, cfg))
+}
+
+// allocateFiles gives every file under the subdirectories of dir all its blocks.
+func allocateFiles(t *testing.T, dir string, subdirs ...string) {
+	t.Helper()
+	for _, sub := range subdirs {
+		err := filepath.WalkDir(filepath.Join(dir, sub), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			st, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			if err := syscall.Fallocate(int(f.Fd()), 0x01 /* KEEP_SIZE */, 0, st.Size()); err != nil {
+				t.Skipf("cannot fallocate on tmpfs: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fillRest fills what is left of the file system at mnt with the file mnt/filler.
+func fillRest(t *testing.T, mnt string) {
+	t.Helper()
+	filler, err := os.Create(filepath.Join(mnt, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := make([]byte, 4096)
+	for {
+		if _, err := filler.Write(page); err != nil {
+			break
+		}
+	}
+	_ = filler.Close()
 }

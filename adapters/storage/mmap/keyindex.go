@@ -203,10 +203,16 @@ func openIdxFile(path string, lay idxLayout, create bool) (*idxFile, error) {
 	switch {
 	case err != nil:
 	case create:
-		// Sparse: blocks are allocated by the pwrites of slots and headers, and reserved ahead
-		// of the entries written through the mapping, either way a full disk is an error,
-		// never a fault.
+		// Sparse, but the header and the slot table get their blocks now: they are read through
+		// the mapping before they are ever written, and where reading a hole needs a page (tmpfs)
+		// a full disk would make that read a fault. The entries are reserved ahead of the writes
+		// through the mapping (reserve.go). Either way a full disk is an error, never a fault.
 		err = f.Truncate(lay.size())
+		if err == nil {
+			if rerr := reserve(f, 0, lay.entryPos(0)); rerr != nil && !errors.Is(rerr, errors.ErrUnsupported) {
+				err = &os.PathError{Op: "fallocate", Path: path, Err: rerr}
+			}
+		}
 	case st.Size() != lay.size():
 		err = fmt.Errorf("%w: %d bytes, want %d for %d slots and %d entries", errIdxLayout, st.Size(), lay.size(), lay.slots, lay.entries)
 	}
@@ -214,12 +220,24 @@ func openIdxFile(path string, lay idxLayout, create bool) (*idxFile, error) {
 	if err == nil {
 		data, err = mapFile(f, lay.size())
 	}
+	hb := make([]byte, idxHeaderSize)
+	if err == nil {
+		// pread, not the mapping: a file made before the header had blocks reserved may still
+		// have a hole there.
+		_, err = f.ReadAt(hb, 0)
+	}
 	if err != nil {
+		if data != nil {
+			_ = unmap(data)
+		}
 		_ = f.Close()
+		if create {
+			_ = os.Remove(path)
+		}
 		return nil, fmt.Errorf("index file %s: %w", path, err)
 	}
 	x := &idxFile{name: path, lay: lay, f: f, data: data}
-	x.hdr = decodeIdxHeader(data)
+	x.hdr = decodeIdxHeader(hb)
 	return x, nil
 }
 

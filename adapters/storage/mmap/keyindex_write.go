@@ -78,23 +78,49 @@ func (ki *keyIndex) fail(err error) {
 }
 
 // dispatchKeys indexes an appended batch: called by the append path once the batch's records and
-// consume-queue units are written, before they are published.
-func (s *Store) dispatchKeys(msgs []message.Message, res []storage.AppendResult) {
+// consume-queue units are written, before they are published. A full disk is returned, with
+// the batch's entries taken back out of the writer (the append is then refused and undone, as
+// for a consume-queue write: appends resume when space is free); any other failure stops the
+// index and the append goes on.
+func (s *Store) dispatchKeys(msgs []message.Message, res []storage.AppendResult) error {
 	ki := s.keys.Load()
 	if ki == nil || ki.failed() != nil {
-		return
+		return nil
 	}
+	err := ki.addBatch(msgs, res)
+	if err == nil {
+		return nil
+	}
+	if isNoSpace(err) {
+		ki.abandon()
+		return err
+	}
+	ki.fail(err)
+	return nil
+}
+
+func (ki *keyIndex) addBatch(msgs []message.Message, res []storage.AppendResult) error {
 	for i := range msgs {
 		m := &msgs[i]
 		err := ki.add(m.Topic, m.SysFlag, m.Properties[message.PropertyUniqKey], m.Properties[message.PropertyKeys],
 			res[i].PhysicalOffset, res[i].StoreTimestamp, false)
 		if err != nil {
-			ki.fail(err)
-			return
+			return err
 		}
 	}
-	if err := ki.commit(); err != nil {
-		ki.fail(err)
+	return ki.commit()
+}
+
+// abandon forgets what the writer staged and not yet published. Entries a rollover in the middle
+// of the batch published in the full file stay: they point at records that were not stored, which
+// queries verify away, and the next start's recovery cuts.
+func (ki *keyIndex) abandon() {
+	ki.w = ki.cur.header()
+	ki.first = ki.w.count
+	ki.pending = ki.pending[:0]
+	ki.staged = ki.staged[:0]
+	if len(ki.stagedAt) > 0 {
+		clear(ki.stagedAt)
 	}
 }
 
