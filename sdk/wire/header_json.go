@@ -179,9 +179,12 @@ func (r *jsonReader) extFields(cmd *Command) error {
 	default:
 		return r.errorf("extFields is not an object")
 	}
-	// Collected on the stack, then copied into one slice of the final size.
+	// Collected on the stack, then copied into one slice of the final size. A repeated key
+	// replaces the earlier value; seen (a bit per key length and first byte) spares the search
+	// for one unless its bit is already set.
 	var pairBuf [16]ExtField
 	pairs := pairBuf[:0]
+	var seen uint64
 	if r.next() == '}' {
 		r.i++
 	} else {
@@ -200,7 +203,12 @@ func (r *jsonReader) extFields(cmd *Command) error {
 			if err := r.stringField(&v); err != nil {
 				return err
 			}
-			pairs = setPair(pairs, k, v)
+			if bit := keyBit(k); seen&bit != 0 {
+				pairs = setPair(pairs, k, v)
+			} else {
+				seen |= bit
+				pairs = append(pairs, ExtField{k, v})
+			}
 			c := r.next()
 			if c == '}' {
 				r.i++
@@ -215,12 +223,22 @@ func (r *jsonReader) extFields(cmd *Command) error {
 	// A repeated extFields member adds to the fields already decoded, as encoding/json adds to
 	// the map it already made.
 	if cmd.ext == nil {
-		cmd.ext = make([]ExtField, 0, len(pairs))
+		cmd.ext = append(make([]ExtField, 0, len(pairs)), pairs...)
+		return nil
 	}
 	for _, p := range pairs {
 		cmd.ext = setPair(cmd.ext, p.Key, p.Value)
 	}
 	return nil
+}
+
+// keyBit is one of 64 bits for key, from its length and first byte.
+func keyBit(key string) uint64 {
+	h := uint(len(key)) * 7
+	if key != "" {
+		h += uint(key[0])
+	}
+	return 1 << (h & 63)
 }
 
 // setPair sets key in pairs, replacing its value when it is there already (the last wins, as in

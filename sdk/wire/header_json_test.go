@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -119,6 +120,30 @@ func TestAppendJSONStringEscapes(t *testing.T) {
 			if c < 0x20 {
 				t.Errorf("%s holds raw control byte %#x", enc, c)
 			}
+		}
+	}
+}
+
+// A key repeated inside extFields, or in a second extFields member, keeps its last value and
+// appears once, as encoding/json's map would have it.
+func TestJSONHeaderRepeatedExtKeys(t *testing.T) {
+	for _, h := range []string{
+		`{"extFields":{"a":"1","b":"2","a":"3"}}`,
+		`{"extFields":{"a":"1","b":"2"},"extFields":{"a":"3"}}`,
+		`{"extFields":{"topic":"x","tag":"2","topic":"y","a":"3"}}`, // same first byte, other lengths
+	} {
+		var c Command
+		if err := decodeJSONHeader([]byte(h), &c); err != nil {
+			t.Fatalf("%s: %v", h, err)
+		}
+		want := map[string]string{}
+		var ref struct{ ExtFields map[string]string }
+		if err := json.Unmarshal([]byte(h), &ref); err != nil {
+			t.Fatal(err)
+		}
+		maps.Copy(want, ref.ExtFields)
+		if got := c.ExtMap(); !maps.Equal(got, want) || c.ExtLen() != len(want) {
+			t.Fatalf("%s: decoded %v (%d fields), encoding/json %v", h, got, c.ExtLen(), want)
 		}
 	}
 }
