@@ -186,7 +186,13 @@ func (s *Store) cleanStart(cp checkpointData) bool {
 		return false
 	}
 	if off := end - last.base; off < s.cfg.SegmentSize {
-		if off+blankHeaderSize > s.cfg.SegmentSize || !allZero(last.data[off:off+blankHeaderSize]) {
+		// pread, not the mapping: past the end may be a hole, and reading a hole through a
+		// mapping allocates a page on tmpfs, which faults when it is full.
+		var after [blankHeaderSize]byte
+		if off+blankHeaderSize > s.cfg.SegmentSize {
+			return false
+		}
+		if _, err := last.f.ReadAt(after[:], off); err != nil || !allZero(after[:]) {
 			return false
 		}
 	}

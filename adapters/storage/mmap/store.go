@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -146,6 +147,27 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	s.lockFile = lf
+	return s.recoverGuarded(ctx)
+}
+
+// recoverGuarded runs recovery with a fault on mapped memory turned into an error. Recovery reads
+// the files through their mappings, pages that were never written included; where reading such a
+// page needs a new page (tmpfs) and the file system is full, the read raises SIGBUS, which would
+// end the process instead of failing the start.
+func (s *Store) recoverGuarded(ctx context.Context) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if f, ok := v.(interface{ Addr() uintptr }); ok {
+			err = fmt.Errorf("%w: recovery faulted reading a mapped file at %#x (a full file system that must allocate to read a never-written page?): %v",
+				storage.ErrUnavailable, f.Addr(), v)
+			return
+		}
+		panic(v)
+	}()
 	return s.recover(ctx)
 }
 
