@@ -147,3 +147,49 @@ const (
 	// DefaultVersion is RocketMQ's V4_9_7 ordinal; clients only check that it is not negative.
 	DefaultVersion int16 = 407
 )
+
+// extSet collects the extension fields of a header being decoded, the last value of a
+// repeated key winning, in time linear in their number: a header may carry thousands of fields
+// (a frame may be 16 MiB), and comparing each key with every one before it would let one frame
+// hold a connection's reader for minutes. seen (a bit per key length and first byte, keyBit)
+// spares the search for a key seen for the first time; past extIndexMin fields a map of
+// positions (made here, returned for the next call) replaces the search. A function of values
+// rather than a method, so that pairs may live in the caller's stack array.
+func extSet(pairs []ExtField, seen uint64, index map[string]int, key, value string) ([]ExtField, uint64, map[string]int) {
+	if index != nil {
+		if i, ok := index[key]; ok {
+			pairs[i].Value = value
+			return pairs, seen, index
+		}
+		index[key] = len(pairs)
+		return append(pairs, ExtField{key, value}), seen, index
+	}
+	bit := keyBit(key)
+	if seen&bit != 0 {
+		for i := range pairs {
+			if pairs[i].Key == key {
+				pairs[i].Value = value
+				return pairs, seen, index
+			}
+		}
+	}
+	pairs = append(pairs, ExtField{key, value})
+	if len(pairs) == extIndexMin {
+		index = make(map[string]int, 2*extIndexMin)
+		for i, f := range pairs {
+			index[f.Key] = i
+		}
+	}
+	return pairs, seen | bit, index
+}
+
+const extIndexMin = 32
+
+// keyBit is one of 64 bits for key, from its length and first byte.
+func keyBit(key string) uint64 {
+	h := uint(len(key)) * 7
+	if key != "" {
+		h += uint(key[0])
+	}
+	return 1 << (h & 63)
+}

@@ -49,9 +49,12 @@ func decodeBinaryHeader(b []byte, cmd *Command) error {
 		return malformed("binary header extFields length %d", el)
 	}
 	ext := rest[:el]
-	if el > 0 {
-		cmd.ext = make([]ExtField, 0, 16)
-	}
+	var pairBuf [16]ExtField
+	pairs := pairBuf[:0]
+	var (
+		seen  uint64
+		index map[string]int
+	)
 	for len(ext) > 0 {
 		if len(ext) < 2 {
 			return malformed("binary header key length truncated")
@@ -71,8 +74,11 @@ func decodeBinaryHeader(b []byte, cmd *Command) error {
 		if vl < 0 || vl > len(ext) {
 			return malformed("binary header value length %d", vl)
 		}
-		cmd.SetExt(k, string(ext[:vl])) // a repeated key: the last value wins, as in a map
+		pairs, seen, index = extSet(pairs, seen, index, k, string(ext[:vl])) // the last value wins
 		ext = ext[vl:]
+	}
+	if el > 0 {
+		cmd.ext = append(make([]ExtField, 0, len(pairs)), pairs...)
 	}
 	return nil
 }

@@ -179,12 +179,18 @@ func (r *jsonReader) extFields(cmd *Command) error {
 	default:
 		return r.errorf("extFields is not an object")
 	}
-	// Collected on the stack, then copied into one slice of the final size. A repeated key
-	// replaces the earlier value; seen (a bit per key length and first byte) spares the search
-	// for one unless its bit is already set.
+	// Collected on the stack, then copied into one slice of the final size. A repeated
+	// extFields member adds to the fields already decoded, as encoding/json adds to the map it
+	// already made.
 	var pairBuf [16]ExtField
 	pairs := pairBuf[:0]
-	var seen uint64
+	var (
+		seen  uint64
+		index map[string]int
+	)
+	for _, f := range cmd.ext {
+		pairs, seen, index = extSet(pairs, seen, index, f.Key, f.Value)
+	}
 	if r.next() == '}' {
 		r.i++
 	} else {
@@ -203,12 +209,7 @@ func (r *jsonReader) extFields(cmd *Command) error {
 			if err := r.stringField(&v); err != nil {
 				return err
 			}
-			if bit := keyBit(k); seen&bit != 0 {
-				pairs = setPair(pairs, k, v)
-			} else {
-				seen |= bit
-				pairs = append(pairs, ExtField{k, v})
-			}
+			pairs, seen, index = extSet(pairs, seen, index, k, v)
 			c := r.next()
 			if c == '}' {
 				r.i++
@@ -220,37 +221,8 @@ func (r *jsonReader) extFields(cmd *Command) error {
 			r.i++
 		}
 	}
-	// A repeated extFields member adds to the fields already decoded, as encoding/json adds to
-	// the map it already made.
-	if cmd.ext == nil {
-		cmd.ext = append(make([]ExtField, 0, len(pairs)), pairs...)
-		return nil
-	}
-	for _, p := range pairs {
-		cmd.ext = setPair(cmd.ext, p.Key, p.Value)
-	}
+	cmd.ext = append(make([]ExtField, 0, len(pairs)), pairs...) // never nil: {} has fields, none
 	return nil
-}
-
-// keyBit is one of 64 bits for key, from its length and first byte.
-func keyBit(key string) uint64 {
-	h := uint(len(key)) * 7
-	if key != "" {
-		h += uint(key[0])
-	}
-	return 1 << (h & 63)
-}
-
-// setPair sets key in pairs, replacing its value when it is there already (the last wins, as in
-// a map), and returns pairs.
-func setPair(pairs []ExtField, key, value string) []ExtField {
-	for i := range pairs {
-		if pairs[i].Key == key {
-			pairs[i].Value = value
-			return pairs
-		}
-	}
-	return append(pairs, ExtField{key, value})
 }
 
 // appendJSONHeader writes the header as compact JSON with every extFields value a string, which

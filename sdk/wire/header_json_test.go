@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -145,5 +146,60 @@ func TestJSONHeaderRepeatedExtKeys(t *testing.T) {
 		if got := c.ExtMap(); !maps.Equal(got, want) || c.ExtLen() != len(want) {
 			t.Fatalf("%s: decoded %v (%d fields), encoding/json %v", h, got, c.ExtLen(), want)
 		}
+	}
+}
+
+// manyExtFieldsHeader is a JSON header with n distinct extension keys, every tenth one repeated
+// later with another value, as a hostile client might send to make decoding quadratic.
+func manyExtFieldsHeader(n int) []byte {
+	b := []byte(`{"code":10,"extFields":{`)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `"k%x":"v%d"`, i, i)
+	}
+	for i := 0; i < n; i += 10 {
+		b = fmt.Appendf(b, `,"k%x":"w%d"`, i, i)
+	}
+	return append(b, "}}"...)
+}
+
+// Thousands of extension fields, repeats included, decode as encoding/json decodes them, JSON
+// and binary alike (and in linear time: BenchmarkDecodeManyExtFields).
+func TestManyExtFields(t *testing.T) {
+	h := manyExtFieldsHeader(50_000)
+	var c Command
+	if err := decodeJSONHeader(h, &c); err != nil {
+		t.Fatal(err)
+	}
+	var ref struct{ ExtFields map[string]string }
+	if err := json.Unmarshal(h, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ExtMap(); !maps.Equal(got, ref.ExtFields) || c.ExtLen() != len(ref.ExtFields) {
+		t.Fatalf("JSON: %d fields decoded, encoding/json has %d", c.ExtLen(), len(ref.ExtFields))
+	}
+	var bin Command
+	if err := decodeBinaryHeader(appendBinaryHeader(nil, &c), &bin); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(bin.ExtMap(), ref.ExtFields) {
+		t.Fatal("binary round trip lost fields")
+	}
+}
+
+func BenchmarkDecodeManyExtFields(b *testing.B) {
+	for _, n := range []int{10, 1000, 100_000} {
+		h := manyExtFieldsHeader(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.SetBytes(int64(len(h)))
+			for b.Loop() {
+				var c Command
+				if err := decodeJSONHeader(h, &c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -183,6 +183,11 @@ func (f *flusher) round(flushed int64, err error) {
 	}
 	clear(f.waiters[len(kept):])
 	f.waiters = kept
+	if len(kept) > 0 {
+		// Waiters that came during this round's fsync need another round, and their enqueue
+		// may not have woken the flusher (see enqueue).
+		f.wake()
+	}
 }
 
 // enqueue registers a waiter for end unless the log is already durable there or the flush

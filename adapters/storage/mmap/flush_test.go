@@ -420,3 +420,53 @@ func TestSyncFlushGatherWaitsForTheLastRoundsWaiters(t *testing.T) {
 		t.Fatal("gather went on after a stop")
 	}
 }
+
+// An appender that comes while a round's fsync runs, and is not the one its gathering round
+// waits for, still gets a round as soon as that one ends: the round that leaves it waiting wakes
+// the flusher (before, it waited for the next tick, here an hour away, and timed out).
+func TestSyncFlushWaiterDuringFsyncGetsTheNextRound(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.Flush = FlushSync
+	cfg.FlushInterval, cfg.FullFlushInterval = time.Hour, time.Hour
+	cfg.SyncFlushTimeout = 30 * time.Second // the failure this guards against is a timeout
+	entered, gate := make(chan struct{}, 16), make(chan struct{})
+	var blocking atomic.Bool
+	s := newStore(t, cfg, func(s *Store) {
+		s.syncFn = func(f *os.File) error {
+			if blocking.Load() && strings.Contains(f.Name(), "commitlog") {
+				entered <- struct{}{}
+				<-gate
+			}
+			return datasync(f)
+		}
+	})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	ctx := context.Background()
+	s.flush.mu.Lock()
+	s.flush.want = 3 // as if the last round had had three appenders
+	s.flush.mu.Unlock()
+	blocking.Store(true)
+	done := make(chan error, 2)
+	send := func(body string) {
+		_, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicG", 0, body, "")}, nil)
+		done <- err
+	}
+	go send("a")
+	<-entered // a's round is in its fsync
+	blocking.Store(false)
+	go send("c")
+	waitFor(t, "c to wait", func() bool {
+		s.flush.mu.Lock()
+		defer s.flush.mu.Unlock()
+		return len(s.flush.waiters) == 2
+	})
+	close(gate)
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatalf("sync append: %v", err)
+		}
+	}
+}

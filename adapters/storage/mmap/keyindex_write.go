@@ -458,7 +458,7 @@ func (ki *keyIndex) trimBelow(logMin int64) (int, error) {
 	// endPhy is where the file's last dispatched record starts; a record never spans segments,
 	// so below logMin it is gone whole.
 	n := 0
-	for n < len(ki.files)-1 && ki.files[n] != ki.cur && ki.files[n].header().endPhy < logMin {
+	for n < len(ki.files)-1 && ki.files[n].header().endPhy < logMin { // the last is the one written
 		n++
 	}
 	if n == 0 {

@@ -127,8 +127,8 @@ func (s *Store) reserveAhead(from, to int64) (*segment, error) {
 }
 
 // dropWarmSegments removes the segments the warmer created past the log end, so a clean stop
-// leaves the log ending in its last segment, as a clean start expects. Called under mu after the
-// warmer stopped.
+// leaves the log ending in its last segment, as a clean start expects. Called by Stop once appends
+// are refused and the warmer has stopped.
 func (s *Store) dropWarmSegments() error {
 	end := s.committed.Load()
 	s.segMu.Lock()
