@@ -83,6 +83,21 @@ func (l *lowerer) slot(name string) int {
 	return len(l.props) - 1
 }
 
+// flatTerms lowers terms, splicing in the terms of any that lowered to the same connective
+// (same reports them).
+func (l *lowerer) flatTerms(terms []filter.Node, same func(lnode) ([]lnode, bool)) []lnode {
+	var out []lnode
+	for _, t := range terms {
+		c := l.cond(t)
+		if inner, ok := same(c); ok {
+			out = append(out, inner...)
+		} else {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func (l *lowerer) cond(n filter.Node) lnode {
 	switch n := n.(type) {
 	case *filter.Literal:
@@ -90,27 +105,9 @@ func (l *lowerer) cond(n filter.Node) lnode {
 	case *filter.And:
 		// AND and OR are associative in three-valued logic too: an AND (a BETWEEN) inside an
 		// AND joins its terms, so that fuse sees one flat run.
-		var terms []lnode
-		for _, t := range n.Terms {
-			c := l.cond(t)
-			if inner, ok := c.(lAnd); ok {
-				terms = append(terms, inner.terms...)
-			} else {
-				terms = append(terms, c)
-			}
-		}
-		return lAnd{terms}
+		return lAnd{l.flatTerms(n.Terms, func(c lnode) ([]lnode, bool) { a, ok := c.(lAnd); return a.terms, ok })}
 	case *filter.Or:
-		var terms []lnode
-		for _, t := range n.Terms {
-			c := l.cond(t)
-			if inner, ok := c.(lOr); ok {
-				terms = append(terms, inner.terms...)
-			} else {
-				terms = append(terms, c)
-			}
-		}
-		return lOr{terms}
+		return lOr{l.flatTerms(n.Terms, func(c lnode) ([]lnode, bool) { o, ok := c.(lOr); return o.terms, ok })}
 	case *filter.Not:
 		return lNot{l.cond(n.X)}
 	case *filter.BoolCast:
