@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +59,7 @@ func TestTimerBench1M(t *testing.T) {
 	ttCreateTopic(t, b, topic, queues)
 	ttCreateTopic(t, b, scratch, queues)
 	memIdle := ttMustMem(t, pid)
-	conn := ttDialBench(t, b.BrokerAddr)
+	conn := dialRaw(t, b.BrokerAddr)
 
 	// Calibrate: the same batches without a timer, to a scratch topic, to size the gap before the
 	// window (timer sends also make the broker file each timer, so they are slower).
@@ -196,86 +195,10 @@ func TestTimerBench1M(t *testing.T) {
 	}
 }
 
-// ---------------------------------------------------------------------------------------------
-// A pipelined raw connection for the benchmark.
+// ttCallTimeout bounds one request of the benchmark; the broker is loaded, not stuck.
+const ttCallTimeout = 60 * time.Second
 
-type ttBenchConn struct {
-	conn    net.Conn
-	wmu     sync.Mutex
-	opaque  atomic.Int32
-	mu      sync.Mutex
-	pending map[int32]chan *wire.Command
-	err     error
-	done    chan struct{}
-}
-
-func ttDialBench(t *testing.T, addr string) *ttBenchConn {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc := &ttBenchConn{conn: c, pending: map[int32]chan *wire.Command{}, done: make(chan struct{})}
-	go bc.read()
-	t.Cleanup(func() { c.Close() })
-	return bc
-}
-
-func (bc *ttBenchConn) read() {
-	defer close(bc.done)
-	var buf []byte
-	for {
-		payload, err := wire.ReadFrame(bc.conn, 32<<20, buf)
-		if err != nil {
-			bc.err = err
-			return
-		}
-		cmd, err := wire.DecodeCommand(payload)
-		if err != nil {
-			bc.err = err
-			return
-		}
-		if !cmd.IsResponse() {
-			continue
-		}
-		cmd.Body = append([]byte(nil), cmd.Body...)
-		bc.mu.Lock()
-		ch := bc.pending[cmd.Opaque]
-		delete(bc.pending, cmd.Opaque)
-		bc.mu.Unlock()
-		if ch != nil {
-			ch <- cmd
-		}
-	}
-}
-
-func (bc *ttBenchConn) call(req *wire.Command) (*wire.Command, error) {
-	req.Opaque = bc.opaque.Add(1)
-	ch := make(chan *wire.Command, 1)
-	bc.mu.Lock()
-	bc.pending[req.Opaque] = ch
-	bc.mu.Unlock()
-	frame := wire.AppendFrame(nil, req)
-	bc.wmu.Lock()
-	_ = bc.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	_, err := bc.conn.Write(frame)
-	bc.wmu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case resp := <-ch:
-		return resp, nil
-	case <-bc.done:
-		return nil, fmt.Errorf("connection closed: %v", bc.err)
-	case <-time.After(60 * time.Second):
-		return nil, fmt.Errorf("no answer to code %d within 60 s", req.Code)
-	}
-}
-
-// ttSendBatches sends n messages (body = 8-byte index, properties from props) to topic in batches of
-// batch, inflight batches at a time, spreading batches over the queues.
-func ttSendBatches(t *testing.T, bc *ttBenchConn, topic string, queues, n, batch, inflight int, props func(i int) string) {
+func ttSendBatches(t *testing.T, bc *rawConn, topic string, queues, n, batch, inflight int, props func(i int) string) {
 	t.Helper()
 	var next atomic.Int64
 	var failed atomic.Pointer[string]
@@ -305,7 +228,7 @@ func ttSendBatches(t *testing.T, bc *ttBenchConn, topic string, queues, n, batch
 					"f": "0", "g": strconv.FormatInt(time.Now().UnixMilli(), 10), "h": "0", "i": "", "j": "0",
 					"k": "false", "l": "0", "m": "true",
 				}, body)
-				resp, err := bc.call(req)
+				resp, err := bc.call(req, ttCallTimeout)
 				if err == nil && resp.Code != wire.Success {
 					err = fmt.Errorf("batch %d: %s", b, describeCmd(resp))
 				}
@@ -324,10 +247,10 @@ func ttSendBatches(t *testing.T, bc *ttBenchConn, topic string, queues, n, batch
 }
 
 // ttStoredOn sums GET_MAX_OFFSET over the queues of topic on the benchmark connection.
-func ttStoredOn(bc *ttBenchConn, topic string, queues int) (int64, error) {
+func ttStoredOn(bc *rawConn, topic string, queues int) (int64, error) {
 	var n int64
 	for q := range queues {
-		resp, err := bc.call(wire.NewRequest(wire.GetMaxOffset, map[string]string{"topic": topic, "queueId": strconv.Itoa(q)}, nil))
+		resp, err := bc.call(wire.NewRequest(wire.GetMaxOffset, map[string]string{"topic": topic, "queueId": strconv.Itoa(q)}, nil), ttCallTimeout)
 		if err != nil {
 			return 0, err
 		}
@@ -342,7 +265,7 @@ func ttStoredOn(bc *ttBenchConn, topic string, queues int) (int64, error) {
 
 // ttPullAll reads every record of topic's queues with raw pulls (one puller per queue) and hands
 // each to f, one at a time; it returns the number of records.
-func ttPullAll(t *testing.T, bc *ttBenchConn, topic string, queues int, f func(r *wire.Record)) int {
+func ttPullAll(t *testing.T, bc *rawConn, topic string, queues int, f func(r *wire.Record)) int {
 	t.Helper()
 	group := uniqueName("timerbench-cg")
 	var mu sync.Mutex
@@ -363,7 +286,7 @@ func ttPullAll(t *testing.T, bc *ttBenchConn, topic string, queues int, f func(r
 					"consumerGroup": group, "topic": topic, "queueId": strconv.Itoa(q),
 					"queueOffset": strconv.FormatInt(off, 10), "maxMsgNums": "32", "sysFlag": "4", "commitOffset": "0",
 					"suspendTimeoutMillis": "0", "subscription": "*", "subVersion": "0", "expressionType": "TAG",
-				}, nil))
+				}, nil), ttCallTimeout)
 				if err != nil {
 					errs <- err
 					return
