@@ -203,7 +203,7 @@ func (s *Store) writeBatch() error {
 	return nil
 }
 
-// writeLog writes b at offset off of seg: through the mapping, or with the writeAt tests set.
+// writeLog writes b at offset off of seg: with pwrite, or with the writeAt tests set.
 func (s *Store) writeLog(seg *segment, b []byte, off int64) (int, error) {
 	if s.writeAt != nil {
 		return s.writeAt(seg.f, b, off)

@@ -33,10 +33,8 @@ type Config struct {
 	// little; it is also the period of the full checkpoint (consume queues fsynced, recovery
 	// start point moved up).
 	FullFlushInterval time.Duration `koanf:"fullFlushInterval"`
-	// WarmAhead (bytes) is how far past the log end a background goroutine keeps the commit
-	// log's blocks reserved and its pages in the page cache, creating the next segment before
-	// the log reaches it (warm.go); 0 leaves every page fault and segment creation to the
-	// appends.
+	// WarmAhead (bytes): once the log end is this close to the end of its segment, a background
+	// goroutine makes the next segment (warm.go); 0 leaves segment creation to the appends.
 	WarmAhead int64 `koanf:"warmAhead"`
 	// SyncFlushTimeout bounds how long a sync-flush append waits for the disk.
 	SyncFlushTimeout time.Duration `koanf:"syncFlushTimeout"`

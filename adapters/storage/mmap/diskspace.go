@@ -9,8 +9,8 @@ import (
 	"github.com/rocketgo/rocketgo/ports/storage"
 )
 
-// Disk full. The store writes through mappings only into blocks it reserved (reserve.go), else
-// with pwrite, so a full disk is an error from a fallocate or a write, never a SIGBUS. Where it can surface in the append path:
+// Disk full. The store writes the commit log with pwrite and the rest through mappings only into
+// blocks it reserved (reserve.go), else with pwrite, so a full disk is an error from a fallocate or a write, never a SIGBUS. Where it can surface in the append path:
 //
 //   - the commit-log write (writeBatch): the batch is abandoned, the log end does not move, so no
 //     part of it is visible, and the next batch overwrites the bytes that made it; nothing is

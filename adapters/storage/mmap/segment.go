@@ -7,19 +7,30 @@ import (
 	"path/filepath"
 )
 
-// segment is one commit-log file: size bytes starting at physical offset base, written and read
-// through a shared mapping, into blocks reserved ahead of the writes (reserve.go). Files are
-// created sparse at full size, so the mapping never needs to grow.
+// segment is one commit-log file: size bytes starting at physical offset base, written with
+// pwrite and read through a shared mapping of the file. Files are created sparse at full size,
+// so the mapping never needs to grow.
+//
+// Why pwrite and not a copy into the mapping (as the consume queues and the key index are
+// written): the first store into a page of a fresh file faults, and the kernel zeroes the page
+// before the copy overwrites it. A write(2) of whole pages skips the zeroing and fills large
+// folios, and only the page a batch ends in is zeroed in part. Measured with rocketgo bench
+// store (1 KiB messages, async flush, one writer, this 2-core VM): batch 128, 1.5 µs of CPU per
+// message and 925 MB/s with pwrite against 4.2-4.5 µs and 420-450 MB/s through the mapping with
+// the pages reserved and populated ahead; batch 1, 4.2 µs against 5.0-5.3 µs. A full disk is
+// an ENOSPC from the write, never a SIGBUS.
 type segment struct {
 	base int64
 	f    *os.File
 	data []byte
-	r    resv // guarded by Store.mu
 }
 
-// write copies b to offset off of the segment, reserving its blocks first.
+// write writes b at offset off of the segment.
 func (s *segment) write(b []byte, off int64) (int, error) {
-	return writeMapped(s.f, s.data, &s.r, b, off, logReserveChunk)
+	if off < 0 || off+int64(len(b)) > int64(len(s.data)) {
+		return 0, fmt.Errorf("write %s: %d bytes at %d past its %d", s.f.Name(), len(b), off, len(s.data))
+	}
+	return s.f.WriteAt(b, off)
 }
 
 // openSegment opens (create: creates) the segment file of base in dir and maps it. An existing
@@ -66,7 +77,6 @@ func mapSegment(f *os.File, base, size int64, resize bool) (*segment, error) {
 // cutting the file there and extending it again, and makes that durable with syncFn. No one
 // may read the mapping meanwhile.
 func (s *segment) zeroFrom(off int64, syncFn func(*os.File) error) error {
-	s.r.cut(off)
 	if err := zeroFileFrom(s.f, off, int64(len(s.data))); err != nil {
 		return fmt.Errorf("segment: %w", err)
 	}

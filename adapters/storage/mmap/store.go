@@ -72,7 +72,7 @@ type Store struct {
 	stats storeStats
 
 	// Every fsync of a commit-log, consume-queue or checkpoint file goes through syncFn, and
-	// every commit-log write through writeAt when it is set (else through the mapping): tests
+	// every commit-log write through writeAt when it is set (else with pwrite): tests
 	// set them to inject failures and to simulate a power loss (keep only what was synced).
 	syncFn  func(*os.File) error
 	writeAt func(f *os.File, b []byte, off int64) (int, error)

@@ -6,25 +6,20 @@ import (
 	"go.uber.org/zap"
 )
 
-// warmer keeps the commit log ready ahead of the writes, on its own goroutine: the blocks up to
-// WarmAhead bytes past the log end are reserved, their pages are in the page cache, and the next
-// segment exists before the log reaches it. An append then copies into resident pages instead of
-// taking a page fault per 4 KiB that allocates and zeroes a page with the append lock held, and
-// never waits for a segment file to be created and its directory synced.
+// warmer makes the next commit-log segment on its own goroutine once the log end is within
+// WarmAhead bytes of the end of its segment, so no append waits for a segment file to be
+// created, sized, mapped and its directory synced with the append lock held.
 //
-// Pages are populated for reading (MADV_POPULATE_READ), not for writing: a page populated for
-// writing is dirty, and every fdatasync of the segment would write its zeros to the disk ahead
-// of the records.
+// It no longer reserves blocks or populates pages ahead: the log is written with pwrite
+// (segment.go), which needs neither, and populating moved the zeroing of every page to the
+// warmer's thread without saving any of it (measured: 2.1 µs of CPU per message at batch 128
+// with populating, 1.5 without).
 type warmer struct {
-	to      atomic.Int64 // log offset up to which the log is warm
+	made    atomic.Int64 // base of the newest segment made ahead (0: none yet)
 	kick    chan struct{}
 	quit    chan struct{}
 	stopped chan struct{}
 }
-
-// warmStep is how much the warmer reserves and populates per hold of the append lock and of
-// segMu: appends and readers wait at most for one step.
-const warmStep = 4 << 20
 
 func (w *warmer) start(s *Store) {
 	w.kick = make(chan struct{}, 1)
@@ -34,10 +29,9 @@ func (w *warmer) start(s *Store) {
 		close(w.stopped)
 		return
 	}
-	w.to.Store(s.committed.Load())
 	go func() {
 		defer close(w.stopped)
-		s.warmAhead() // the first appends after a start find the log warm too
+		s.warmAhead() // a log that starts near a segment end gets its next segment at once
 		for {
 			select {
 			case <-w.quit:
@@ -59,9 +53,12 @@ func (w *warmer) stop() {
 }
 
 // wantsWarming is called after an append that moved the log end to end: it wakes the warmer once
-// less than half of WarmAhead is warm past the end.
+// the end is within WarmAhead of its segment's end and the next segment is not made yet.
 func (s *Store) wantsWarming(end int64) {
-	if s.cfg.WarmAhead <= 0 || s.warm.to.Load()-end > s.cfg.WarmAhead/2 {
+	if s.cfg.WarmAhead <= 0 {
+		return
+	}
+	if next := end - end%s.cfg.SegmentSize + s.cfg.SegmentSize; end+s.cfg.WarmAhead < next || s.warm.made.Load() >= next {
 		return
 	}
 	select {
@@ -70,60 +67,34 @@ func (s *Store) wantsWarming(end int64) {
 	}
 }
 
-// warmAhead warms the log from where it is warm (or its end) to WarmAhead past its end, but not
-// beyond the segment after the one the end is in (at most one segment is made ahead), in steps.
-// It gives up at the first step that fails (a full disk, a closed store): the append path
-// reserves its own blocks and reports a full disk itself.
+// warmAhead makes the segment after the one the log end is in once the end is within WarmAhead
+// of that segment's end. It gives up when that fails (a full disk, a closed store): the append
+// path creates segments itself and reports a full disk itself.
 func (s *Store) warmAhead() {
 	end := s.committed.Load()
-	target := min(end+s.cfg.WarmAhead, end-end%s.cfg.SegmentSize+2*s.cfg.SegmentSize)
-	for from := max(s.warm.to.Load(), end); from < target; {
-		select {
-		case <-s.warm.quit:
-			return
-		default:
-		}
-		segEnd := from - from%s.cfg.SegmentSize + s.cfg.SegmentSize
-		to := min(target, segEnd, from+warmStep)
-		seg, err := s.reserveAhead(from, to)
-		if err != nil {
-			s.log.Debug("warming the commit log stopped", zap.Int64("offset", from), zap.Error(err))
-			return
-		}
-		if seg == nil {
-			return
-		}
-		s.segMu.RLock()
-		if !s.segClosed && s.segmentAt(from) == seg { // not unmapped meanwhile
-			populateRead(seg.data, int(from-seg.base), int(to-from))
-		}
-		s.segMu.RUnlock()
-		s.warm.to.Store(to)
-		from = to
+	next := end - end%s.cfg.SegmentSize + s.cfg.SegmentSize
+	if end+s.cfg.WarmAhead < next || s.warm.made.Load() >= next {
+		return
 	}
+	if err := s.makeAhead(next); err != nil {
+		s.log.Debug("making the next commit-log segment failed", zap.Int64("base", next), zap.Error(err))
+		return
+	}
+	s.warm.made.Store(next)
 }
 
-// reserveAhead reserves the blocks of log range [from, to), inside one segment, creating that
-// segment when the log has not reached it yet. It returns nil when the store is not open or the
-// range is already behind the log end.
-func (s *Store) reserveAhead(from, to int64) (*segment, error) {
+// makeAhead creates the segment at base unless the store is not open or the log is already in it.
+func (s *Store) makeAhead(base int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != stateOpen || s.failed() != nil || s.diskFull() != nil {
-		return nil, nil
+	if s.state != stateOpen || s.failed() != nil || s.diskFull() != nil || s.writePos >= base {
+		return nil
 	}
-	from = max(from, s.writePos)
-	if from >= to {
-		return nil, nil
+	if _, err := s.writableSegment(s.writePos); err != nil { // segments are made in order
+		return err
 	}
-	seg, err := s.writableSegment(from)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := seg.r.ensure(seg.f, seg.data, from-seg.base, to-seg.base, logReserveChunk); err != nil {
-		return nil, err
-	}
-	return seg, nil
+	_, err := s.writableSegment(base)
+	return err
 }
 
 // dropWarmSegments removes the segments the warmer created past the log end, so a clean stop

@@ -24,7 +24,7 @@ import (
 // `rocketgo bench store`: the mmap store alone, in process, on the file system under --dir,
 // beside the raw bandwidth of the same disk measured in the same run: the bytes the store wrote,
 // written again to a plain file in 64 KiB write(2) calls, without and with an fdatasync after
-// each. Targets (the storage issue): async append >= 0.8 x raw buffered write; sync flush with
+// each. Every phase starts with the dirty pages of the one before written back. Targets (the storage issue): async append >= 0.8 x raw buffered write; sync flush with
 // 64 writers >= 0.5 x raw write+fdatasync.
 
 const (
@@ -59,7 +59,7 @@ func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to append")
 	fs.Int64Var(&o.MiB, "mib", 0, "stop after appending this many MiB of message bodies (0: --duration only)")
 	fs.Int64Var(&o.SegmentMiB, "segment-mib", 1024, "commit-log segment size in MiB")
-	fs.Int64Var(&o.WarmMiB, "warm-mib", mmap.Defaults().WarmAhead>>20, "MiB of the commit log kept reserved and paged in ahead of the writes (storage.mmap.warmAhead; 0: off)")
+	fs.Int64Var(&o.WarmMiB, "warm-mib", mmap.Defaults().WarmAhead>>20, "MiB before the end of a segment at which the next one is made in the background (storage.mmap.warmAhead; 0: off)")
 	fs.DurationVar(&o.RawDuration, "raw-duration", 0, "cap on each raw measurement (default: --duration)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory")
 	if ok, code := parseFlags(fs, "store", args, stdout, stderr); !ok {
@@ -192,14 +192,26 @@ func runStore(ctx context.Context, o storeOpts) (*storeResult, error) {
 	if !o.Keep {
 		defer os.RemoveAll(tmp)
 	}
+	// Each phase starts from the same state: no dirty pages (settle) and none of the other
+	// phases' files, so neither the store nor a raw write runs into the kernel's dirty limits
+	// or memory pressure left by another.
 	r := &storeResult{Opts: o}
-	if err := appendPhase(ctx, o, filepath.Join(tmp, "store"), r); err != nil {
+	store := filepath.Join(tmp, "store")
+	settle()
+	if err := appendPhase(ctx, o, store, r); err != nil {
 		return nil, err
 	}
+	if !o.Keep {
+		if err := os.RemoveAll(store); err != nil {
+			return nil, err
+		}
+	}
 	raw := filepath.Join(tmp, "raw")
+	settle()
 	if r.Raw, err = rawWrite(ctx, raw, r.LogBytes, false, o.RawDuration); err != nil {
 		return nil, err
 	}
+	settle()
 	if r.RawSync, err = rawWrite(ctx, raw, r.LogBytes, true, o.RawDuration); err != nil {
 		return nil, err
 	}
