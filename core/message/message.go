@@ -79,9 +79,25 @@ const KeySeparator = " "
 
 // TagsCode is RocketMQ's tag hash: Java's String.hashCode over UTF-16 code units, widened to int64.
 // An empty tag hashes to 0.
-func TagsCode(tags string) int64 {
-	var h int32
-	for _, r := range tags {
+func TagsCode(tags string) int64 { return int64(HashCode(0, tags)) }
+
+// HashCode continues Java's String.hashCode h over s: h = 31*h + c for every UTF-16 code unit of
+// s, so hashing "a" and then "b" equals hashing "ab". The hash runs for every message (its tag,
+// and its keys in the key index), so ASCII goes four bytes a step, which breaks the chain of
+// dependent multiplications: h*31^4 + c0*31^3 + c1*31^2 + c2*31 + c3 is the same int32.
+func HashCode(h int32, s string) int32 {
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		c0, c1, c2, c3 := s[i], s[i+1], s[i+2], s[i+3]
+		if c0|c1|c2|c3 >= 0x80 {
+			break
+		}
+		h = h*(31*31*31*31) + int32(c0)*(31*31*31) + int32(c1)*(31*31) + int32(c2)*31 + int32(c3)
+	}
+	for ; i < len(s) && s[i] < 0x80; i++ {
+		h = 31*h + int32(s[i])
+	}
+	for _, r := range s[i:] {
 		if r >= 0x10000 {
 			r -= 0x10000
 			h = 31*h + int32(0xD800+(r>>10))
@@ -90,5 +106,5 @@ func TagsCode(tags string) int64 {
 		}
 		h = 31*h + int32(r)
 	}
-	return int64(h)
+	return h
 }

@@ -1,7 +1,7 @@
 package wire
 
 import (
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -39,27 +39,38 @@ func ParseProperties(s string) map[string]string {
 }
 
 // AppendProperties writes m in RocketMQ's form with names sorted (so encodings are stable) and no
-// trailing separator, as Java writes it.
+// trailing separator, as Java writes it. It runs for every stored message: pairs are taken from
+// the map in one pass (no lookup per name) and the few of a message sorted by insertion.
 func AppendProperties(dst []byte, m map[string]string) []byte {
 	if len(m) == 0 {
 		return dst
 	}
-	var stack [16]string
-	keys := stack[:0]
-	for k := range m {
-		keys = append(keys, k)
+	var stack [16]property
+	ps := stack[:0]
+	for k, v := range m {
+		ps = append(ps, property{k, v})
 	}
-	sort.Strings(keys)
-	for i, k := range keys {
+	if len(ps) <= len(stack) {
+		for i := 1; i < len(ps); i++ {
+			for j := i; j > 0 && ps[j].name < ps[j-1].name; j-- {
+				ps[j], ps[j-1] = ps[j-1], ps[j]
+			}
+		}
+	} else {
+		slices.SortFunc(ps, func(a, b property) int { return strings.Compare(a.name, b.name) })
+	}
+	for i, p := range ps {
 		if i > 0 {
 			dst = append(dst, PropertySeparator)
 		}
-		dst = append(dst, k...)
+		dst = append(dst, p.name...)
 		dst = append(dst, NameValueSeparator)
-		dst = append(dst, m[k]...)
+		dst = append(dst, p.value...)
 	}
 	return dst
 }
+
+type property struct{ name, value string }
 
 // EncodeProperties is AppendProperties into a new string.
 func EncodeProperties(m map[string]string) string { return string(AppendProperties(nil, m)) }

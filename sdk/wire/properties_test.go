@@ -1,7 +1,10 @@
 package wire
 
 import (
+	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -69,5 +72,24 @@ func TestEncodePropertiesSortedJavaStyle(t *testing.T) {
 	}
 	if EncodeProperties(nil) != "" {
 		t.Fatal("empty map must encode as empty string")
+	}
+}
+
+// Encodings are sorted by name however many properties there are (up to 16 they are sorted on
+// the stack, past that with a slice).
+func TestEncodePropertiesSortedAtAnyCount(t *testing.T) {
+	for _, n := range []int{1, 2, 15, 16, 17, 40} {
+		m := make(map[string]string, n)
+		for i := range n {
+			m[fmt.Sprintf("p%03d", (i*7919)%1000)] = fmt.Sprint(i)
+		}
+		got := EncodeProperties(m)
+		parts := strings.Split(got, string(PropertySeparator))
+		if len(parts) != n || !slices.IsSorted(parts) {
+			t.Fatalf("%d properties: %q is not %d sorted pairs", n, got, n)
+		}
+		if back := ParseProperties(got); !maps.Equal(back, m) {
+			t.Fatalf("%d properties: round trip %q", n, back)
+		}
 	}
 }

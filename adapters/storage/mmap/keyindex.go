@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+
+	"github.com/rocketgo/rocketgo/core/message"
 )
 
 // The key index lives in Dir/index/ as files in RocketMQ's IndexFile layout (REMOTING.md §9.4),
@@ -132,26 +134,10 @@ func appendIdxEntry(dst []byte, e idxEntry) []byte {
 	return binary.BigEndian.AppendUint32(dst, uint32(e.prev))
 }
 
-// javaHash continues Java's String.hashCode h over s: h = 31*h + c for every UTF-16 code unit.
-// Hashing "<topic>", "#" and "<key>" in turn equals hashing their concatenation, without
-// building it.
-func javaHash(h int32, s string) int32 {
-	for _, r := range s {
-		if r >= 0x10000 {
-			r -= 0x10000
-			h = 31*h + int32(0xD800+(r>>10))
-			h = 31*h + int32(0xDC00+(r&0x3FF))
-			continue
-		}
-		h = 31*h + int32(r)
-	}
-	return h
-}
-
 // keyHash is the index hash of key in topic: abs of the Java hashCode of "<topic>#<key>", and 0
 // for the one value abs cannot make positive, as RocketMQ's IndexFile does.
 func keyHash(topicName, key string) int32 {
-	h := javaHash(javaHash(javaHash(0, topicName), "#"), key)
+	h := message.HashCode(message.HashCode(message.HashCode(0, topicName), "#"), key)
 	if h == math.MinInt32 {
 		return 0
 	}

@@ -118,8 +118,8 @@ func TestKeyHash(t *testing.T) {
 		}
 	}
 	// Java: "polygenelubricants".hashCode() == Integer.MIN_VALUE, whose abs is still negative.
-	if h := javaHash(0, "polygenelubricants"); h != math.MinInt32 {
-		t.Fatalf("javaHash = %d, want MinInt32", h)
+	if h := message.HashCode(0, "polygenelubricants"); h != math.MinInt32 {
+		t.Fatalf("HashCode = %d, want MinInt32", h)
 	}
 	if h := keyHash("polygene", "lubricants"); h == math.MinInt32 || h < 0 {
 		t.Fatalf("keyHash returned %d", h)
