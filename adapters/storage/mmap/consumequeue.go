@@ -162,7 +162,7 @@ func openCQFile(path string, base, size int64, create bool) (*cqFile, error) {
 	}
 	var data []byte
 	if err == nil {
-		data, err = mapFile(f, size)
+		data, err = mapFile(f, size, true)
 	}
 	if err != nil {
 		_ = f.Close()

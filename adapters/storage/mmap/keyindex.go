@@ -204,7 +204,7 @@ func openIdxFile(path string, lay idxLayout, create bool) (*idxFile, error) {
 	}
 	var data []byte
 	if err == nil {
-		data, err = mapFile(f, lay.size())
+		data, err = mapFile(f, lay.size(), true)
 	}
 	hb := make([]byte, idxHeaderSize)
 	if err == nil {

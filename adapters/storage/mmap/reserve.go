@@ -13,13 +13,14 @@ import (
 // disk block behind it would raise SIGBUS on a full disk, so blocks are reserved (fallocate)
 // before any byte of a range is copied, and a full disk is an ENOSPC from the fallocate, in the
 // append path, exactly where a pwrite would have returned it. Reservations go ahead of the
-// writes in chunks (cqReserveChunk, idxReserveChunk), so the fallocate is one
+// writes in chunks (logReserveChunk, cqReserveChunk, idxReserveChunk), so the fallocate is one
 // syscall per chunk, not per batch. Where the file system cannot fallocate, the file is written
 // with pwrite as before.
 //
 // Every path that frees blocks of a mapped file (truncation in recovery, punched holes after a
 // full disk) cuts its reservation, so the next write reserves again.
 const (
+	logReserveChunk = 4 << 20   // commit log (written with pwrite, reserved for recovery's reads)
 	cqReserveChunk  = 4 << 10   // consume queue: a page, as the pwrite it replaces allocated
 	idxReserveChunk = 256 << 10 // key index entries: 13 107 entries ahead
 )

@@ -1,7 +1,8 @@
 // Package mmap is the file-backed message store: one commit log of fixed-size segments holding
 // records in RocketMQ's stored layout, consume queues of 20-byte units per topic and queue, and
-// a checkpoint. Writes and reads go through shared mappings, writes only into blocks reserved
-// first (reserve.go).
+// a checkpoint. Reads go through shared mappings; the log is written with pwrite (segment.go),
+// the queues and the key index through their mappings, only into blocks reserved first
+// (reserve.go).
 //
 // Append encodes a batch under one lock, writes it to the log, then writes the batch's units to
 // the consume queues (the dispatch is synchronous, so a unit is readable once its record is), and

@@ -6,11 +6,17 @@ import (
 	"syscall"
 )
 
-// mapFile maps size bytes of f read-write and shared. The store writes through a mapping only
-// into blocks it reserved first (reserve.go): a store to a page with no disk block behind it
-// would raise SIGBUS on a full disk, where a fallocate or a pwrite returns ENOSPC instead.
-func mapFile(f *os.File, size int64) ([]byte, error) {
-	b, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+// mapFile maps size bytes of f shared, read-write when writable. The store writes through a
+// mapping only into blocks it reserved first (reserve.go): a store to a page with no disk block
+// behind it would raise SIGBUS on a full disk, where a fallocate or a pwrite returns ENOSPC
+// instead. Commit-log segments, written with pwrite, are mapped read-only, so a stray store
+// into one is a fault rather than a silent change to the log.
+func mapFile(f *os.File, size int64, writable bool) ([]byte, error) {
+	prot := syscall.PROT_READ
+	if writable {
+		prot |= syscall.PROT_WRITE
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, int(size), prot, syscall.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("mmap %s: %w", f.Name(), err)
 	}

@@ -76,25 +76,38 @@ func (s *Store) warmAhead() {
 	if end+s.cfg.WarmAhead < next || s.warm.made.Load() >= next {
 		return
 	}
-	if err := s.makeAhead(next); err != nil {
+	made, err := s.makeAhead(next)
+	if err != nil {
 		s.log.Debug("making the next commit-log segment failed", zap.Int64("base", next), zap.Error(err))
-		return
 	}
-	s.warm.made.Store(next)
+	if made { // else the next append near the segment end asks again
+		s.warm.made.Store(next)
+	}
 }
 
-// makeAhead creates the segment at base unless the store is not open or the log is already in it.
-func (s *Store) makeAhead(base int64) error {
+// makeAhead creates the segment at base and reserves its first blocks, unless the store is not
+// open or the log is already in it. made says whether the segment is there now.
+func (s *Store) makeAhead(base int64) (made bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != stateOpen || s.failed() != nil || s.diskFull() != nil || s.writePos >= base {
-		return nil
+	if s.writePos >= base {
+		return true, nil
+	}
+	if s.state != stateOpen || s.failed() != nil || s.diskFull() != nil {
+		return false, nil
 	}
 	if _, err := s.writableSegment(s.writePos); err != nil { // segments are made in order
-		return err
+		return false, err
 	}
-	_, err := s.writableSegment(base)
-	return err
+	seg, err := s.writableSegment(base)
+	if err != nil {
+		return false, err
+	}
+	// Its first pages are read by a crash recovery that finds it past the log end (segment.go).
+	if _, err := seg.r.ensure(seg.f, seg.data, 0, pageSize, logReserveChunk); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // dropWarmSegments removes the segments the warmer created past the log end, so a clean stop

@@ -5,8 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/rocketgo/rocketgo/core/message"
 	"github.com/rocketgo/rocketgo/ports/storage"
@@ -140,4 +145,48 @@ func TestWarmerOnAFullDisk(t *testing.T) {
 		_, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicWarmFull", 0, body, "")}, nil)
 		return err == nil
 	})
+}
+
+// A warmer that finds the disk full makes nothing and asks again on a later append: the segment
+// is made ahead once space is free, not by the append that rolls into it.
+func TestWarmerRetriesAfterTheDiskWasFull(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.WarmAhead = 0
+	s0, stop0 := start(t, cfg)
+	body := strings.Repeat("x", 500)
+	for {
+		if _, end := s0.LogBounds(); end >= testSegment*3/4 {
+			break
+		}
+		if _, err := s0.Append(context.Background(), []message.Message{storagetest.Msg("TopicWarmRetry", 0, body, "")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop0()
+
+	cfg.WarmAhead = testSegment / 2 // the log end is in the zone where the next segment is made
+	cfg.DiskHighWatermark, cfg.DiskCriticalWatermark = 0.99, 0.99
+	s, err := New(cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var usage atomic.Value
+	usage.Store(1.0)
+	s.ret.usage = func() (float64, error) { return usage.Load().(float64), nil }
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	next := filepath.Join(dir, "commitlog", fileName(testSegment))
+	s.warmAhead() // as the warmer does at start: the disk is full, nothing is made
+	if fileExists(next) || s.warm.made.Load() != 0 {
+		t.Fatalf("made ahead on a full disk: file %v, made %d", fileExists(next), s.warm.made.Load())
+	}
+	usage.Store(0.1)
+	s.measureDisk()
+	if _, err := s.Append(context.Background(), []message.Message{storagetest.Msg("TopicWarmRetry", 0, body, "")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the warmer to make segment "+fileName(testSegment), func() bool { return fileExists(next) })
 }
