@@ -26,6 +26,7 @@ type Conn struct {
 	log     *zap.Logger
 	handler Handler               // nil: requests from the peer are ignored
 	inline  func(code int16) bool // requests to run on the read loop; nil: none
+	group   Grouper               // serves buffered requests together (group.go); nil: none
 	remote  netip.AddrPort
 	local   netip.AddrPort
 

@@ -61,7 +61,20 @@ func (c *Conn) readLoop() error {
 			c.log.Warn("malformed frame, closing connection", zap.Error(err))
 			return fmt.Errorf("remoting: decode frame: %w", err)
 		}
-		if c.dispatch(cmd) && cap(payload) <= maxKeptBuffer {
+		if c.group != nil && c.handler != nil && !cmd.IsResponse() && frameBuffered(br, c.cfg.MaxFrameSize) && c.group.Groupable(cmd.Code) {
+			reqs, next, gerr := c.gather(br, cmd)
+			if len(reqs) > 1 {
+				c.serveGroup(reqs)
+			} else {
+				c.dispatch(cmd)
+			}
+			if gerr != nil {
+				return gerr
+			}
+			if next != nil {
+				c.dispatch(next)
+			}
+		} else if c.dispatch(cmd) && cap(payload) <= maxKeptBuffer {
 			reuse = payload[:0]
 		}
 		if br.Buffered() == 0 {
@@ -134,6 +147,17 @@ func (c *Conn) skipFrame(br *bufio.Reader, tl *wire.FrameTooLargeError) error {
 	return nil
 }
 
+// refuse answers a request that arrived while the connection drains.
+func (c *Conn) refuse(cmd *wire.Command) {
+	if cmd.IsOneway() {
+		return
+	}
+	resp := wire.NewResponse(cmd, wire.ServiceNotAvailable, "server is shutting down")
+	if err := c.writeCommand(resp); err != nil {
+		c.log.Debug("refusal not written", zap.Error(err))
+	}
+}
+
 // dispatch routes a decoded frame: responses to their waiters, requests to a handler goroutine.
 // It reports whether the frame's buffer is free again (the request was served inline).
 func (c *Conn) dispatch(cmd *wire.Command) bool {
@@ -146,12 +170,7 @@ func (c *Conn) dispatch(cmd *wire.Command) bool {
 		return false
 	}
 	if !c.beginRequest() {
-		if !cmd.IsOneway() {
-			resp := wire.NewResponse(cmd, wire.ServiceNotAvailable, "server is shutting down")
-			if err := c.writeCommand(resp); err != nil {
-				c.log.Debug("refusal not written", zap.Error(err))
-			}
-		}
+		c.refuse(cmd)
 		return false
 	}
 	if c.inline != nil && c.inline(cmd.Code) {

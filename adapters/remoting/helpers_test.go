@@ -70,6 +70,7 @@ func startServer(t testing.TB, cfg Config, setup func(*Router)) *testServer {
 	ts := &testServer{router: r, connected: make(chan *Conn, 64), logs: logs}
 	ts.Server = NewServer(cfg, "127.0.0.1:0", r.Serve, log)
 	ts.SetInline(r.Inline)
+	ts.SetGrouper(r)
 	ts.OnConnect(func(c *Conn) {
 		ts.accepted.Add(1)
 		select {

@@ -41,10 +41,14 @@ func LimitBody(max int) Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, c *Conn, req *wire.Command) *wire.Command {
 			if len(req.Body) > max {
-				return wire.NewResponse(req, wire.MessageIllegal,
-					fmt.Sprintf("request body of %d bytes is over the limit of %d bytes", len(req.Body), max))
+				return bodyTooLarge(req, max)
 			}
 			return next(ctx, c, req)
 		}
 	}
+}
+
+func bodyTooLarge(req *wire.Command, max int) *wire.Command {
+	return wire.NewResponse(req, wire.MessageIllegal,
+		fmt.Sprintf("request body of %d bytes is over the limit of %d bytes", len(req.Body), max))
 }

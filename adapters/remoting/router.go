@@ -27,6 +27,7 @@ type Router struct {
 	mu       sync.Mutex // serializes Handle and Use
 	handlers map[int16]Handler
 	inline   map[int16]bool
+	groups   map[int16]GroupHandler
 	mws      []Middleware
 
 	table atomic.Pointer[routeTable]
@@ -37,12 +38,14 @@ type Router struct {
 type routeTable struct {
 	byCode   map[int16]Handler
 	inline   map[int16]bool
+	groups   map[int16]GroupHandler // empty while middlewares are installed
 	notFound Handler
 }
 
 // NewRouter returns a router with no handlers: every code is answered REQUEST_CODE_NOT_SUPPORTED.
 func NewRouter(cfg Config, log *zap.Logger) *Router {
-	r := &Router{cfg: cfg.normalized(), log: log, handlers: make(map[int16]Handler), inline: make(map[int16]bool)}
+	r := &Router{cfg: cfg.normalized(), log: log, handlers: make(map[int16]Handler), inline: make(map[int16]bool),
+		groups: make(map[int16]GroupHandler)}
 	r.rebuild()
 	return r
 }
@@ -61,6 +64,7 @@ func (r *Router) handle(code int16, h Handler, inline bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.inline, code)
+	delete(r.groups, code)
 	if h == nil {
 		delete(r.handlers, code)
 	} else {
@@ -112,6 +116,12 @@ func (r *Router) rebuild() {
 		notFound: wrap(r.notSupported)}
 	for code := range r.inline {
 		t.inline[code] = true
+	}
+	t.groups = make(map[int16]GroupHandler, len(r.groups))
+	if len(r.mws) == 0 {
+		for code, g := range r.groups {
+			t.groups[code] = g
+		}
 	}
 	for code, h := range r.handlers {
 		t.byCode[code] = wrap(limit(h))

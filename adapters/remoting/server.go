@@ -19,6 +19,7 @@ type Server struct {
 	listen    string
 	handler   Handler
 	inline    func(code int16) bool
+	group     Grouper
 	log       *zap.Logger
 	onConnect func(*Conn)
 
@@ -65,6 +66,10 @@ func (s *Server) OnConnect(fn func(*Conn)) { s.onConnect = fn }
 // SetInline names the request codes that run on their connection's read loop (Router.Inline);
 // set before Start. Without it every request gets its own goroutine.
 func (s *Server) SetInline(fn func(code int16) bool) { s.inline = fn }
+
+// SetGrouper serves the requests g names in groups when they are buffered together (group.go);
+// set before Start. Grouped codes must also be inline.
+func (s *Server) SetGrouper(g Grouper) { s.group = g }
 
 // Start binds the listener and starts accepting. ctx bounds binding only.
 func (s *Server) Start(ctx context.Context) error {
@@ -140,6 +145,7 @@ func (s *Server) admit(nc net.Conn) {
 		return
 	}
 	c := newConn(s.drainCtx, s.nextID.Add(1), nc, s.cfg, s.handler, s.inline, s.log)
+	c.group = s.group
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()

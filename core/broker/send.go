@@ -21,6 +21,18 @@ const maxPropertiesLen = 32767
 
 // Send validates a send, resolves (or auto-creates) its topic, and appends its messages.
 func (b *Broker) Send(ctx context.Context, req *inbound.SendRequest) (*inbound.SendResult, error) {
+	p, err := b.prepare(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	appended, err := b.store.Append(ctx, p.msgs, p.appended[:0])
+	return b.result(p, appended, err)
+}
+
+// prepare does everything a send needs before its append: validation, the topic and queue, the
+// stored messages with their properties, and the diversions (dead letters, transaction halves,
+// timers, delay levels).
+func (b *Broker) prepare(ctx context.Context, req *inbound.SendRequest) (*singleSend, error) {
 	storeHost, ok := b.storeHost()
 	if !ok {
 		return nil, fmt.Errorf("%w: broker is starting", errs.ErrServiceUnavailable)
@@ -48,7 +60,7 @@ func (b *Broker) Send(ctx context.Context, req *inbound.SendRequest) (*inbound.S
 	}
 
 	// A single message, its offsets and the result are made in one allocation.
-	one := new(singleSend)
+	one := &singleSend{req: req, qid: qid, storeHost: storeHost}
 	msgs, err := b.buildMessages(req, qid, storeHost, one.msg[:0])
 	if err != nil {
 		return nil, err
@@ -58,9 +70,8 @@ func (b *Broker) Send(ctx context.Context, req *inbound.SendRequest) (*inbound.S
 			return nil, err
 		}
 	}
-	var txID string
 	if len(msgs) == 1 && isTransactional(&msgs[0]) {
-		txID = msgs[0].Properties[message.PropertyUniqKey]
+		one.txID = msgs[0].Properties[message.PropertyUniqKey]
 		if err := b.prepareHalf(ctx, &msgs[0]); err != nil {
 			return nil, err
 		}
@@ -75,10 +86,15 @@ func (b *Broker) Send(ctx context.Context, req *inbound.SendRequest) (*inbound.S
 			}
 		}
 	}
-	appended, err := b.store.Append(ctx, msgs, one.appended[:0])
-	res := &one.res
-	*res = inbound.SendResult{Topic: req.Topic, QueueID: qid, StoreHost: storeHost, Appended: appended, Region: b.cfg.Region,
-		TransactionID: txID}
+	one.msgs = msgs
+	return one, nil
+}
+
+// result is a prepared send's answer once its messages were appended (or not).
+func (b *Broker) result(p *singleSend, appended []storage.AppendResult, err error) (*inbound.SendResult, error) {
+	res := &p.res
+	*res = inbound.SendResult{Topic: p.req.Topic, QueueID: p.qid, StoreHost: p.storeHost, Appended: appended,
+		Region: b.cfg.Region, TransactionID: p.txID}
 	switch {
 	case err == nil:
 		return res, nil
@@ -88,6 +104,43 @@ func (b *Broker) Send(ctx context.Context, req *inbound.SendRequest) (*inbound.S
 	default:
 		return nil, storeError(err)
 	}
+}
+
+// SendMany implements inbound.Sender: the sends are prepared one by one as Send prepares them,
+// and the messages of all that were accepted go to the store in one append, which costs one
+// lock, one write and one flush wake-up instead of one each. When that append fails, each send
+// is appended alone, so a message the store refuses (too large) fails only its own request.
+func (b *Broker) SendMany(ctx context.Context, reqs []*inbound.SendRequest) []inbound.SendOutcome {
+	out := make([]inbound.SendOutcome, len(reqs))
+	ready := make([]*singleSend, 0, len(reqs))
+	var msgs []message.Message
+	for i, req := range reqs {
+		p, err := b.prepare(ctx, req)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		p.index = i
+		ready = append(ready, p)
+		msgs = append(msgs, p.msgs...)
+	}
+	if len(ready) == 0 {
+		return out
+	}
+	appended, err := b.store.Append(ctx, msgs, nil)
+	if err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
+		for _, p := range ready {
+			a, err := b.store.Append(ctx, p.msgs, p.appended[:0])
+			out[p.index].Result, out[p.index].Err = b.result(p, a, err)
+		}
+		return out
+	}
+	for _, p := range ready {
+		n := len(p.msgs)
+		out[p.index].Result, out[p.index].Err = b.result(p, appended[:n:n], err)
+		appended = appended[n:]
+	}
+	return out
 }
 
 // resolveTopic finds the topic, creating it from the request's template topic (TBW102) or, for a
@@ -110,11 +163,18 @@ func (b *Broker) resolveTopic(ctx context.Context, req *inbound.SendRequest) (to
 	return topic.Config{}, err
 }
 
-// singleSend is what a send of one message needs beyond its request, allocated together.
+// singleSend is a prepared send: what it needs beyond its request, allocated together (room for
+// one message and its offsets, the usual case).
 type singleSend struct {
-	res      inbound.SendResult
-	msg      [1]message.Message
-	appended [1]storage.AppendResult
+	req       *inbound.SendRequest
+	qid       int32
+	storeHost netip.AddrPort
+	msgs      []message.Message
+	txID      string
+	index     int // in SendMany's requests
+	res       inbound.SendResult
+	msg       [1]message.Message
+	appended  [1]storage.AppendResult
 }
 
 // buildMessages appends the messages to store for req to dst and returns it.

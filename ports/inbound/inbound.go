@@ -63,6 +63,16 @@ type SendResult struct {
 // Sender stores messages.
 type Sender interface {
 	Send(ctx context.Context, req *SendRequest) (*SendResult, error)
+	// SendMany stores the messages of several sends with one append to the store (the requests
+	// pipelined on one connection): each outcome is what Send would have answered for its
+	// request, and one request's failure never fails another.
+	SendMany(ctx context.Context, reqs []*SendRequest) []SendOutcome
+}
+
+// SendOutcome is one request's answer in SendMany: a result or an error.
+type SendOutcome struct {
+	Result *SendResult
+	Err    error
 }
 
 // Pull sysFlag bits.

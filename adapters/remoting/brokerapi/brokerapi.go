@@ -51,10 +51,15 @@ func (h *Handlers) Register(r *remoting.Router, inlineWrites bool) {
 	quick, write := r.HandleInline, r.Handle
 	if inlineWrites {
 		write = r.HandleInline
+		// Sends already buffered on a connection are served together: one append for all.
+		for _, code := range []int16{wire.SendMessage, wire.SendMessageV2, wire.SendBatchMessage} {
+			r.HandleGroup(code, h.send, h.sendGroup)
+		}
+	} else {
+		write(wire.SendMessage, h.send)
+		write(wire.SendMessageV2, h.send)
+		write(wire.SendBatchMessage, h.send)
 	}
-	write(wire.SendMessage, h.send)
-	write(wire.SendMessageV2, h.send)
-	write(wire.SendBatchMessage, h.send)
 	write(wire.ConsumerSendMsgBack, h.sendBack)
 	write(wire.EndTransaction, h.endTransaction)
 	r.Handle(wire.PullMessage, h.pull)

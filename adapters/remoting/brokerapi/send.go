@@ -34,6 +34,33 @@ func (h *Handlers) send(ctx context.Context, c *remoting.Conn, req *wire.Command
 	if err == nil {
 		res, err = h.b.Send(ctx, sr)
 	}
+	return h.sendAnswer(req, res, err)
+}
+
+// sendGroup serves sends pipelined on one connection together: each is decoded as send decodes
+// it, and those that decode are stored with one SendMany. The answers are send's, in order.
+func (h *Handlers) sendGroup(ctx context.Context, c *remoting.Conn, reqs []*wire.Command) []*wire.Command {
+	resps := make([]*wire.Command, len(reqs))
+	srs := make([]*inbound.SendRequest, 0, len(reqs))
+	at := make([]int, 0, len(reqs))
+	for i, req := range reqs {
+		sr, err := decodeSend(c, req)
+		if err != nil {
+			resps[i] = h.sendAnswer(req, nil, err)
+			continue
+		}
+		srs = append(srs, sr)
+		at = append(at, i)
+	}
+	if len(srs) > 0 {
+		for j, o := range h.b.SendMany(ctx, srs) {
+			resps[at[j]] = h.sendAnswer(reqs[at[j]], o.Result, o.Err)
+		}
+	}
+	return resps
+}
+
+func (h *Handlers) sendAnswer(req *wire.Command, res *inbound.SendResult, err error) *wire.Command {
 	var resp *wire.Command
 	if err != nil {
 		resp = failErr(req, err)

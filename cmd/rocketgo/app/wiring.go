@@ -188,6 +188,7 @@ func startBroker(lc fx.Lifecycle, cfg Config, role Role, log *zap.Logger, e engi
 	h.Register(r, cfg.Storage.Engine == EngineMemory || cfg.Storage.Mmap.Flush != mmap.FlushSync)
 	srv := remoting.NewServer(cfg.Remoting, cfg.Broker.Listen, r.Serve, log)
 	srv.SetInline(r.Inline)
+	srv.SetGrouper(r) // pipelined sends are stored with one append per burst
 	srv.OnConnect(h.OnConnect)
 
 	lc.Append(fx.Hook{OnStart: st.Start, OnStop: st.Stop})
