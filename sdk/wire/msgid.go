@@ -9,15 +9,21 @@ import (
 // OffsetMsgID is the id a broker gives a stored record: upper-case hex of the store host's address
 // and port and the record's physical offset (32 characters for IPv4).
 func OffsetMsgID(storeHost netip.AddrPort, physicalOffset int64) string {
+	var out [56]byte
+	return string(AppendOffsetMsgID(out[:0], storeHost, physicalOffset))
+}
+
+// AppendOffsetMsgID appends OffsetMsgID's id to dst: a batch's ids, comma-separated, are built
+// in one buffer instead of a string each.
+func AppendOffsetMsgID(dst []byte, storeHost netip.AddrPort, physicalOffset int64) []byte {
 	var buf [28]byte
 	b := appendHost(buf[:0], storeHost)
 	b = binary.BigEndian.AppendUint64(b, uint64(physicalOffset))
-	var out [56]byte
 	const upperHex = "0123456789ABCDEF"
-	for i, c := range b {
-		out[2*i], out[2*i+1] = upperHex[c>>4], upperHex[c&0xF]
+	for _, c := range b {
+		dst = append(dst, upperHex[c>>4], upperHex[c&0xF])
 	}
-	return string(out[:2*len(b)])
+	return dst
 }
 
 // ParseOffsetMsgID decodes an offset message id (32 hex characters for IPv4, 56 for IPv6).

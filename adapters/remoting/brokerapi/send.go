@@ -3,7 +3,6 @@ package brokerapi
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/rocketgo/rocketgo/adapters/remoting"
 	"github.com/rocketgo/rocketgo/core/errs"
@@ -125,11 +124,14 @@ func sendResponse(req *wire.Command, res *inbound.SendResult) *wire.Command {
 	if len(res.Appended) == 1 {
 		resp.SetExt("msgId", wire.OffsetMsgID(res.StoreHost, res.Appended[0].PhysicalOffset))
 	} else {
-		ids := make([]string, len(res.Appended))
+		ids := make([]byte, 0, len(res.Appended)*33)
 		for i, a := range res.Appended {
-			ids[i] = wire.OffsetMsgID(res.StoreHost, a.PhysicalOffset)
+			if i > 0 {
+				ids = append(ids, ',')
+			}
+			ids = wire.AppendOffsetMsgID(ids, res.StoreHost, a.PhysicalOffset)
 		}
-		resp.SetExt("msgId", strings.Join(ids, ","))
+		resp.SetExt("msgId", string(ids))
 	}
 	resp.SetExt("queueId", itoa(int64(res.QueueID)))
 	if len(res.Appended) > 0 {
