@@ -131,15 +131,42 @@ func ok(req *wire.Command) *wire.Command { return wire.NewResponse(req, wire.Suc
 
 // header reads typed extFields, remembering the first missing or malformed one.
 type header struct {
-	req *wire.Command
-	v2  bool // SEND_MESSAGE_V2's one-letter names: fields are asked for by their long names
-	err error
+	req  *wire.Command
+	v2   bool // SEND_MESSAGE_V2's one-letter names: fields are asked for by their long names
+	err  error
+	send *[len(sendHeaderV2)]string // a send header's fields read in one pass (loadSend), or nil
 }
 
 func headerOf(req *wire.Command) header { return header{req: req} }
 
+// loadSend reads a send header's fields in one pass over the extension fields, so the decoding
+// of a send (which asks for eleven of them) does not search the fields once for each.
+func (h *header) loadSend() {
+	h.send = new([len(sendHeaderV2)]string)
+	h.req.RangeExt(func(k, v string) bool {
+		i := -1
+		if h.v2 {
+			if len(k) == 1 && k[0] >= 'a' && int(k[0]-'a') < len(sendHeaderV2) {
+				i = int(k[0] - 'a')
+			}
+		} else {
+			i = sendFieldIndex(k)
+		}
+		if i >= 0 {
+			h.send[i] = v
+		}
+		return true
+	})
+}
+
 // get reads a field by its long name.
 func (h *header) get(key string) string {
+	if h.send != nil {
+		if i := sendFieldIndex(key); i >= 0 {
+			return h.send[i]
+		}
+		return ""
+	}
 	if h.v2 {
 		return h.req.Ext(sendShortName(key))
 	}

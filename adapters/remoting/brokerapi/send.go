@@ -17,6 +17,39 @@ var sendHeaderV2 = [...]struct{ short, long string }{
 	{"j", "reconsumeTimes"}, {"k", "unitMode"}, {"l", "maxReconsumeTimes"}, {"m", "batch"},
 }
 
+// sendFieldIndex is the index in sendHeaderV2 of a send header field's long name, or -1.
+func sendFieldIndex(long string) int {
+	switch long {
+	case "producerGroup":
+		return 0
+	case "topic":
+		return 1
+	case "defaultTopic":
+		return 2
+	case "defaultTopicQueueNums":
+		return 3
+	case "queueId":
+		return 4
+	case "sysFlag":
+		return 5
+	case "bornTimestamp":
+		return 6
+	case "flag":
+		return 7
+	case "properties":
+		return 8
+	case "reconsumeTimes":
+		return 9
+	case "unitMode":
+		return 10
+	case "maxReconsumeTimes":
+		return 11
+	case "batch":
+		return 12
+	}
+	return -1
+}
+
 // sendShortName is the SEND_MESSAGE_V2 name of a send header field, or "" for one V2 lacks.
 func sendShortName(long string) string {
 	for _, f := range sendHeaderV2 {
@@ -77,6 +110,7 @@ func decodeSend(c *remoting.Conn, req *wire.Command) (*inbound.SendRequest, erro
 		v2 = false // a batch sent with long header names
 	}
 	h := header{req: req, v2: v2}
+	h.loadSend()
 	sr := &inbound.SendRequest{
 		ProducerGroup:         h.required("producerGroup"),
 		Topic:                 h.required("topic"),

@@ -84,3 +84,15 @@ func TestSendGroupAnswersEachRequestWithItsOwnOutcome(t *testing.T) {
 		t.Fatalf("last request's id %s: want its own (index 3 of the decoded four)", got)
 	}
 }
+
+// sendFieldIndex and sendHeaderV2 name the same fields at the same places.
+func TestSendFieldIndexMatchesTheV2Names(t *testing.T) {
+	for i, f := range sendHeaderV2 {
+		if got := sendFieldIndex(f.long); got != i || f.short != string(rune('a'+i)) {
+			t.Fatalf("%s: index %d, short %q; want %d and %q", f.long, got, f.short, i, string(rune('a'+i)))
+		}
+	}
+	if sendFieldIndex("nope") != -1 {
+		t.Fatal("an unknown name has an index")
+	}
+}
