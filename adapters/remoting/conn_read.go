@@ -59,9 +59,11 @@ func (c *Conn) readLoop() error {
 		cmd, err := wire.DecodeCommand(payload)
 		if err != nil {
 			c.log.Warn("malformed frame, closing connection", zap.Error(err))
+			_ = c.flushQueued() // answers to the requests before it go out before the close
 			return fmt.Errorf("remoting: decode frame: %w", err)
 		}
-		if c.group != nil && c.handler != nil && !cmd.IsResponse() && frameBuffered(br, c.cfg.MaxFrameSize) && c.group.Groupable(cmd.Code) {
+		if c.group != nil && c.handler != nil && c.inline != nil && !cmd.IsResponse() && frameBuffered(br, c.cfg.MaxFrameSize) &&
+			c.group.Groupable(cmd.Code) && c.inline(cmd.Code) {
 			reqs, next, gerr := c.gather(br, cmd)
 			if len(reqs) > 1 {
 				c.serveGroup(reqs)
@@ -69,6 +71,7 @@ func (c *Conn) readLoop() error {
 				c.dispatch(cmd)
 			}
 			if gerr != nil {
+				_ = c.flushQueued() // the served requests' answers go out before the close
 				return gerr
 			}
 			if next != nil {

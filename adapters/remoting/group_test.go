@@ -197,3 +197,30 @@ func groupedBurst(n int32) []byte {
 	}
 	return burst
 }
+
+// A malformed frame closes the connection, but only after the requests served before it, alone
+// or in a group, are answered.
+func TestMalformedFrameAfterServedRequestsStillAnswersThem(t *testing.T) {
+	rec := &groupRecorder{}
+	ts := startServer(t, testConfig(), func(r *Router) {
+		r.HandleGroup(codeGrouped, rec.single, rec.group)
+		r.HandleInline(codeInline, func(_ context.Context, _ *Conn, req *wire.Command) *wire.Command {
+			return wire.NewResponse(req, wire.Success, "")
+		})
+	})
+	malformed := []byte{0, 0, 0, 8, 0, 0, 0, 4, '{', 'x', 'y', '}'} // a header that is not JSON
+	for _, code := range []int16{codeGrouped, codeInline} {
+		var burst []byte
+		for i := int32(1); i <= 5; i++ {
+			req := request(code, []byte("x"))
+			req.Opaque = i
+			burst = wire.AppendFrame(burst, req)
+		}
+		got := readAnswers(t, ts, append(burst, malformed...), 5)
+		for i := int32(1); i <= 5; i++ {
+			if got[i] != wire.Success {
+				t.Fatalf("code %d: request %d answered %d", code, i, got[i])
+			}
+		}
+	}
+}

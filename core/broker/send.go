@@ -108,12 +108,19 @@ func (b *Broker) result(p *singleSend, appended []storage.AppendResult, err erro
 
 // SendMany implements inbound.Sender: the sends are prepared one by one as Send prepares them,
 // and the messages of all that were accepted go to the store in one append, which costs one
-// lock, one write and one flush wake-up instead of one each. When that append fails, each send
-// is appended alone, so a message the store refuses (too large) fails only its own request.
+// lock, one write and one flush wake-up instead of one each. When the store refuses a message
+// of the batch as too large (before writing anything), each send is appended alone, so that
+// message fails only its own request; any other failure is every request's answer, as it would
+// have been for each alone, and is not retried: under sync flush a failed flush comes after the
+// records were written, and appending them again would store them twice.
 func (b *Broker) SendMany(ctx context.Context, reqs []*inbound.SendRequest) []inbound.SendOutcome {
 	out := make([]inbound.SendOutcome, len(reqs))
 	ready := make([]*singleSend, 0, len(reqs))
-	var msgs []message.Message
+	total := 0
+	for _, req := range reqs {
+		total += max(1, len(req.Batch))
+	}
+	msgs := make([]message.Message, 0, total)
 	for i, req := range reqs {
 		p, err := b.prepare(ctx, req)
 		if err != nil {
@@ -128,7 +135,7 @@ func (b *Broker) SendMany(ctx context.Context, reqs []*inbound.SendRequest) []in
 		return out
 	}
 	appended, err := b.store.Append(ctx, msgs, nil)
-	if err != nil && !errors.Is(err, storage.ErrFlushTimeout) {
+	if errors.Is(err, storage.ErrMessageTooLarge) {
 		for _, p := range ready {
 			a, err := b.store.Append(ctx, p.msgs, p.appended[:0])
 			out[p.index].Result, out[p.index].Err = b.result(p, a, err)
@@ -136,7 +143,7 @@ func (b *Broker) SendMany(ctx context.Context, reqs []*inbound.SendRequest) []in
 		return out
 	}
 	for _, p := range ready {
-		n := len(p.msgs)
+		n := min(len(p.msgs), len(appended)) // a failed append returns no results
 		out[p.index].Result, out[p.index].Err = b.result(p, appended[:n:n], err)
 		appended = appended[n:]
 	}

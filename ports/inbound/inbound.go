@@ -65,7 +65,8 @@ type Sender interface {
 	Send(ctx context.Context, req *SendRequest) (*SendResult, error)
 	// SendMany stores the messages of several sends with one append to the store (the requests
 	// pipelined on one connection): each outcome is what Send would have answered for its
-	// request, and one request's failure never fails another.
+	// request. A request refused before the append, or holding a message the store refuses as
+	// too large, fails alone; a failure of the store itself fails them all.
 	SendMany(ctx context.Context, reqs []*SendRequest) []SendOutcome
 }
 
