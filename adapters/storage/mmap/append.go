@@ -50,7 +50,7 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message, dst []storag
 	if err != nil {
 		return dst[:n], err
 	}
-	s.wantsWarming(end)
+	s.noteAppend(end-dst[n].PhysicalOffset, end)
 	if fns := s.arrivals.Load(); fns != nil {
 		for _, a := range arrived {
 			for _, fn := range *fns {
@@ -203,10 +203,15 @@ func (s *Store) writeBatch() error {
 	return nil
 }
 
-// writeLog writes b at offset off of seg: with pwrite, or with the writeAt tests set.
+// writeLog writes b at offset off of seg: a small write into pages the warmer populated by a copy
+// into the mapping, anything else with pwrite, everything with the writeAt tests set.
 func (s *Store) writeLog(seg *segment, b []byte, off int64) (int, error) {
 	if s.writeAt != nil {
 		return s.writeAt(seg.f, b, off)
+	}
+	if len(b) < smallAppend && seg.base+off+int64(len(b)) <= s.warm.populated.Load() {
+		s.stats.copiedIn.Add(1)
+		return seg.copyIn(b, off) // paged in by the warmer (warm.go)
 	}
 	return seg.write(b, off)
 }

@@ -8,8 +8,9 @@ import (
 )
 
 // segment is one commit-log file: size bytes starting at physical offset base, written with
-// pwrite and read through a shared mapping of the file. Files are created sparse at full size,
-// so the mapping never needs to grow.
+// pwrite (small appends into pages the warmer paged in are copied into the mapping instead:
+// warm.go) and read through a shared mapping of the file. Files are created sparse at full
+// size, so the mapping never needs to grow.
 //
 // Why pwrite and not a copy into the mapping (as the consume queues and the key index are
 // written): the first store into a page of a fresh file faults, and the kernel zeroes the page
@@ -39,6 +40,11 @@ func (s *segment) write(b []byte, off int64) (int, error) {
 		return 0, err
 	}
 	return s.f.WriteAt(b, off)
+}
+
+// copyIn copies b to offset off through the mapping, into blocks reserved first.
+func (s *segment) copyIn(b []byte, off int64) (int, error) {
+	return writeMapped(s.f, s.data, &s.r, b, off, logReserveChunk)
 }
 
 // openSegment opens (create: creates) the segment file of base in dir and maps it. An existing
@@ -74,7 +80,7 @@ func mapSegment(f *os.File, base, size int64, resize bool) (*segment, error) {
 			return nil, fmt.Errorf("size segment %s: %w", f.Name(), err)
 		}
 	}
-	data, err := mapFile(f, size, false)
+	data, err := mapFile(f, size, true)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ type storeStats struct {
 	flushes      atomic.Uint64
 	syncTimeouts atomic.Uint64
 	corruptReads atomic.Uint64
+	copiedIn     atomic.Uint64 // log writes copied into populated pages instead of a pwrite
 
 	mu   sync.Mutex
 	last recovery // what the last start found

@@ -9,8 +9,7 @@ import (
 // mapFile maps size bytes of f shared, read-write when writable. The store writes through a
 // mapping only into blocks it reserved first (reserve.go): a store to a page with no disk block
 // behind it would raise SIGBUS on a full disk, where a fallocate or a pwrite returns ENOSPC
-// instead. Commit-log segments, written with pwrite, are mapped read-only, so a stray store
-// into one is a fault rather than a silent change to the log.
+// instead.
 func mapFile(f *os.File, size int64, writable bool) ([]byte, error) {
 	prot := syscall.PROT_READ
 	if writable {

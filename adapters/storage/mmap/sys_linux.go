@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // datasync flushes f's data (and the metadata needed to read it back) to the disk.
@@ -32,6 +33,22 @@ func nextData(f *os.File, off int64) (int64, bool) {
 	}
 	return n, true
 }
+
+// populateRead maps the pages holding b in for reading (MADV_POPULATE_READ): the page cache then
+// holds them, up to date, so a later store into one only marks it dirty instead of faulting a
+// zeroed page in. b need not start on a page boundary (madvise wants one: the start is rounded
+// down within the mapping, whose start is page-aligned). Errors are ignored: a kernel before
+// 5.14 does not know the advice, and the writes fault the pages in anyway.
+func populateRead(mapping []byte, off, n int) {
+	start := off &^ (pageSize - 1)
+	b := mapping[start : off+n]
+	if len(b) == 0 {
+		return
+	}
+	_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), madvPopulateRead)
+}
+
+const madvPopulateRead = 22
 
 // reserve allocates the blocks of n bytes of f from off (fallocate, the size is kept as it is
 // when the range is inside the file). errors.ErrUnsupported: the file system cannot.

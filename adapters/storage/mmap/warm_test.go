@@ -190,3 +190,76 @@ func TestWarmerRetriesAfterTheDiskWasFull(t *testing.T) {
 	}
 	waitFor(t, "the warmer to make segment "+fileName(testSegment), func() bool { return fileExists(next) })
 }
+
+// While appends are small the warmer pages the log in ahead and they copy into the mapping;
+// once appends are large they are written with pwrite and the warmer stops paging in.
+func TestSmallAppendsCopyIntoPagesPagedInAhead(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.SegmentSize = 1 << 20
+	cfg.WarmAhead = 256 << 10
+	s, _ := start(t, cfg)
+	ctx := context.Background()
+	small := []message.Message{storagetest.Msg("TopicWarmMode", 0, "small", "")}
+	for range smallRunToPopulate {
+		if _, err := s.Append(ctx, small, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the warmer to page the log in ahead", func() bool {
+		_, end := s.LogBounds()
+		return s.warm.populated.Load() >= end+cfg.WarmAhead/2
+	})
+	before := s.stats.copiedIn.Load()
+	var a storagetest.Appended
+	for range 10 {
+		res, err := s.Append(ctx, small, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Msgs, a.Results = append(a.Msgs, small[0]), append(a.Results, res...)
+	}
+	if got := s.stats.copiedIn.Load() - before; got != 10 {
+		t.Fatalf("%d of 10 small appends copied into paged-in pages", got)
+	}
+
+	large := make([]message.Message, 16)
+	for i := range large {
+		large[i] = storagetest.Msg("TopicWarmMode", 0, strings.Repeat("L", 1000), "")
+	}
+	copied := s.stats.copiedIn.Load()
+	for i := 0; ; i++ {
+		if i == 1000 { // 16 MiB
+			t.Fatalf("the warmer kept paging in ahead of large appends (paged in to %d)", s.warm.populated.Load())
+		}
+		res, err := s.Append(ctx, large, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Msgs, a.Results = append(a.Msgs, large...), append(a.Results, res...)
+		if _, end := s.LogBounds(); end > s.warm.populated.Load()+cfg.WarmAhead {
+			break // well past what was paged in: the warmer did not follow
+		}
+	}
+	if s.stats.copiedIn.Load() != copied {
+		t.Fatal("large appends were copied into the mapping")
+	}
+	storagetest.Verify(t, s, a)
+}
+
+// Under sync flush small appends are written with pwrite: nothing is paged in for them.
+func TestSyncFlushAppendsNeverCopy(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.SegmentSize = 1 << 20
+	cfg.WarmAhead = 256 << 10
+	cfg.Flush = FlushSync
+	s, _ := start(t, cfg)
+	small := []message.Message{storagetest.Msg("TopicWarmSync", 0, "small", "")}
+	for range 4 * smallRunToPopulate {
+		if _, err := s.Append(context.Background(), small, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.stats.copiedIn.Load(); got != 0 || s.warm.populated.Load() != 0 {
+		t.Fatalf("sync flush: %d appends copied, paged in to %d", got, s.warm.populated.Load())
+	}
+}
