@@ -1,8 +1,8 @@
 package mmap
 
 import (
+	"errors"
 	"os"
-	"syscall"
 )
 
 const (
@@ -13,16 +13,9 @@ const (
 // punchHole makes n bytes of f from off read as zeros and frees their blocks; it never needs
 // space, so it works on a full disk. File systems without hole punching get zeros written.
 func punchHole(f *os.File, off, n int64) error {
-	for {
-		err := syscall.Fallocate(int(f.Fd()), fallocKeepSize|fallocPunchHole, off, n)
-		switch err {
-		case nil:
-			return nil
-		case syscall.EINTR:
-			continue
-		case syscall.EOPNOTSUPP, syscall.ENOSYS:
-			return writeZeros(f, off, n)
-		}
-		return err
+	err := fallocate(f, fallocKeepSize|fallocPunchHole, off, n)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return writeZeros(f, off, n)
 	}
+	return err
 }

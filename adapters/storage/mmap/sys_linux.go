@@ -56,8 +56,14 @@ func reserve(f *os.File, off, n int64) error {
 	if n <= 0 {
 		return nil
 	}
+	return fallocate(f, fallocKeepSize, off, n)
+}
+
+// fallocate is fallocate(2) retried on EINTR; errors.ErrUnsupported where the file system
+// cannot do what mode asks.
+func fallocate(f *os.File, mode uint32, off, n int64) error {
 	for {
-		err := syscall.Fallocate(int(f.Fd()), fallocKeepSize, off, n)
+		err := syscall.Fallocate(int(f.Fd()), mode, off, n)
 		switch err {
 		case nil:
 			return nil

@@ -15,9 +15,10 @@ import (
 //     sends), it reserves and pages in the next WarmAhead bytes of the log (populated), and
 //     those appends copy into the mapping instead of making a pwrite each (writeLog). A
 //     one-message pwrite costs the request a syscall that the Go runtime may hand its thread
-//     over for: measured with rocketgo bench produce, one synchronous producer, 6.45-6.47k
-//     msgs/s at 87 µs of broker CPU per message with a pwrite each, 7.26-7.31k at 77 µs with
-//     the copy. Large appends (batches, the groups a pipelining producer's burst makes) are
+//     over for: measured with rocketgo bench produce, one synchronous producer, alternating
+//     runs, 6.45-6.47k msgs/s at 87 µs of broker CPU per message with a pwrite each against
+//     7.26-7.31k at 77 µs copying (later, on a busier machine, medians of four: 5.74k against
+//     6.73k). Large appends (batches, the groups a pipelining producer's burst makes) are
 //     written with pwrite into pages nobody zeroed; populating for them would zero every page
 //     on this thread and save nothing (2.1 against 1.5 µs of CPU per message at batch 128), so
 //     populating stops as soon as appends are large. Under sync flush appends never copy: an
