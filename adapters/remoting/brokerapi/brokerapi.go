@@ -132,20 +132,21 @@ func ok(req *wire.Command) *wire.Command { return wire.NewResponse(req, wire.Suc
 // header reads typed extFields, remembering the first missing or malformed one.
 type header struct {
 	req  *wire.Command
-	v2   bool // SEND_MESSAGE_V2's one-letter names: fields are asked for by their long names
 	err  error
-	send *[len(sendHeaderV2)]string // a send header's fields read in one pass (loadSend), or nil
+	send *[len(sendHeaderV2)]string // a send header's fields read in one pass (sendHeaderOf), or nil
 }
 
 func headerOf(req *wire.Command) header { return header{req: req} }
 
-// loadSend reads a send header's fields in one pass over the extension fields, so the decoding
-// of a send (which asks for eleven of them) does not search the fields once for each.
-func (h *header) loadSend() {
-	h.send = new([len(sendHeaderV2)]string)
-	h.req.RangeExt(func(k, v string) bool {
+// sendHeaderOf reads a send header's fields in one pass over the extension fields, so the
+// decoding of a send (which asks for eleven of them) does not search the fields once for each.
+// v2: the fields have SEND_MESSAGE_V2's one-letter names (sendHeaderV2); they are still asked
+// for by their long names.
+func sendHeaderOf(req *wire.Command, v2 bool) header {
+	h := header{req: req, send: new([len(sendHeaderV2)]string)}
+	req.RangeExt(func(k, v string) bool {
 		i := -1
-		if h.v2 {
+		if v2 {
 			if len(k) == 1 && k[0] >= 'a' && int(k[0]-'a') < len(sendHeaderV2) {
 				i = int(k[0] - 'a')
 			}
@@ -157,6 +158,7 @@ func (h *header) loadSend() {
 		}
 		return true
 	})
+	return h
 }
 
 // get reads a field by its long name.
@@ -166,9 +168,6 @@ func (h *header) get(key string) string {
 			return h.send[i]
 		}
 		return ""
-	}
-	if h.v2 {
-		return h.req.Ext(sendShortName(key))
 	}
 	return h.req.Ext(key)
 }

@@ -17,7 +17,8 @@ var sendHeaderV2 = [...]struct{ short, long string }{
 	{"j", "reconsumeTimes"}, {"k", "unitMode"}, {"l", "maxReconsumeTimes"}, {"m", "batch"},
 }
 
-// sendFieldIndex is the index in sendHeaderV2 of a send header field's long name, or -1.
+// sendFieldIndex is the index in sendHeaderV2 of a send header field's long name, or -1 (a
+// switch, not a search of the table: it runs for every field of every send).
 func sendFieldIndex(long string) int {
 	switch long {
 	case "producerGroup":
@@ -48,16 +49,6 @@ func sendFieldIndex(long string) int {
 		return 12
 	}
 	return -1
-}
-
-// sendShortName is the SEND_MESSAGE_V2 name of a send header field, or "" for one V2 lacks.
-func sendShortName(long string) string {
-	for _, f := range sendHeaderV2 {
-		if f.long == long {
-			return f.short
-		}
-	}
-	return ""
 }
 
 func (h *Handlers) send(ctx context.Context, c *remoting.Conn, req *wire.Command) *wire.Command {
@@ -109,8 +100,7 @@ func decodeSend(c *remoting.Conn, req *wire.Command) (*inbound.SendRequest, erro
 	if v2 && req.Ext("b") == "" && req.Ext("topic") != "" {
 		v2 = false // a batch sent with long header names
 	}
-	h := header{req: req, v2: v2}
-	h.loadSend()
+	h := sendHeaderOf(req, v2)
 	sr := &inbound.SendRequest{
 		ProducerGroup:         h.required("producerGroup"),
 		Topic:                 h.required("topic"),
