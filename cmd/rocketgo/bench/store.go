@@ -44,6 +44,7 @@ type storeOpts struct {
 	MiB         int64
 	SegmentMiB  int64
 	WarmMiB     int64
+	DirtyKiB    int64
 	Keep        bool
 	RawDuration time.Duration
 }
@@ -60,6 +61,7 @@ func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
 	fs.Int64Var(&o.MiB, "mib", 0, "stop after appending this many MiB of message bodies (0: --duration only)")
 	fs.Int64Var(&o.SegmentMiB, "segment-mib", 1024, "commit-log segment size in MiB")
 	fs.Int64Var(&o.WarmMiB, "warm-mib", mmap.Defaults().WarmAhead>>20, "MiB before the end of a segment at which the next one is made in the background (storage.mmap.warmAhead; 0: off)")
+	fs.Int64Var(&o.DirtyKiB, "dirty-kib", mmap.Defaults().FlushDirtyThreshold>>10, "KiB of unflushed log that wake the async flusher before its tick (storage.mmap.flushDirtyThreshold)")
 	fs.DurationVar(&o.RawDuration, "raw-duration", 0, "cap on each raw measurement (default: --duration)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory")
 	if ok, code := parseFlags(fs, "store", args, stdout, stderr); !ok {
@@ -82,6 +84,8 @@ func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
 		return nil, usageError(stderr, "store", errors.New("--segment-mib must be positive"))
 	case o.WarmMiB < 0:
 		return nil, usageError(stderr, "store", errors.New("--warm-mib must not be negative"))
+	case o.DirtyKiB < 0:
+		return nil, usageError(stderr, "store", errors.New("--dirty-kib must not be negative"))
 	case o.RawDuration < 0:
 		return nil, usageError(stderr, "store", errors.New("--raw-duration must not be negative"))
 	case o.Dir == "":
@@ -240,6 +244,7 @@ func appendPhase(ctx context.Context, o storeOpts, dir string, r *storeResult) e
 	cfg.Flush = o.Flush
 	cfg.SegmentSize = o.SegmentMiB << 20
 	cfg.WarmAhead = o.WarmMiB << 20
+	cfg.FlushDirtyThreshold = o.DirtyKiB << 10
 	s, err := mmap.New(cfg, zap.NewNop())
 	if err != nil {
 		return err

@@ -13,15 +13,16 @@ func TestParseStore(t *testing.T) {
 	var out, errOut bytes.Buffer
 	o, _ := parseStore(nil, &out, &errOut)
 	if o == nil || o.Dir != "." || o.Size != 1024 || o.Batch != 1 || o.Writers != 1 || o.Flush != "async" ||
-		o.Duration != 10*time.Second || o.RawDuration != o.Duration || o.SegmentMiB != 1024 || o.MiB != 0 {
+		o.Duration != 10*time.Second || o.RawDuration != o.Duration || o.SegmentMiB != 1024 || o.MiB != 0 ||
+		o.DirtyKiB != 4096 {
 		t.Fatalf("defaults: %+v (%s)", o, errOut.String())
 	}
-	o, _ = parseStore(strings.Fields("--dir /x --size 512 --batch 16 --writers 64 --flush sync --duration 3s --mib 100 --segment-mib 64 --raw-duration 1s --keep"), &out, &errOut)
+	o, _ = parseStore(strings.Fields("--dir /x --size 512 --batch 16 --writers 64 --flush sync --duration 3s --mib 100 --segment-mib 64 --dirty-kib 65536 --raw-duration 1s --keep"), &out, &errOut)
 	if o == nil || o.Dir != "/x" || o.Size != 512 || o.Batch != 16 || o.Writers != 64 || o.Flush != "sync" ||
-		o.Duration != 3*time.Second || o.MiB != 100 || o.SegmentMiB != 64 || o.RawDuration != time.Second || !o.Keep {
+		o.Duration != 3*time.Second || o.MiB != 100 || o.SegmentMiB != 64 || o.DirtyKiB != 65536 || o.RawDuration != time.Second || !o.Keep {
 		t.Fatalf("parsed: %+v (%s)", o, errOut.String())
 	}
-	for _, args := range []string{"--size 0", "--batch 0", "--writers 0", "--flush never", "--duration 0s", "--mib -1", "--segment-mib 0", "--raw-duration -1s", "--dir=", "extra"} {
+	for _, args := range []string{"--size 0", "--batch 0", "--writers 0", "--flush never", "--duration 0s", "--mib -1", "--segment-mib 0", "--dirty-kib -1", "--raw-duration -1s", "--dir=", "extra"} {
 		errOut.Reset()
 		if o, code := parseStore(strings.Fields(args), &out, &errOut); o != nil || code != exitUsage || errOut.Len() == 0 {
 			t.Errorf("%q: accepted or code %d", args, code)
