@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +49,7 @@ type storeOpts struct {
 	DirtyKiB    int64
 	Keep        bool
 	RawDuration time.Duration
+	Rounds      int
 }
 
 func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
@@ -64,6 +67,7 @@ func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
 	fs.Int64Var(&o.DirtyKiB, "dirty-kib", mmap.Defaults().FlushDirtyThreshold>>10, "KiB of unflushed log that wake the async flusher before its tick (storage.mmap.flushDirtyThreshold)")
 	fs.DurationVar(&o.RawDuration, "raw-duration", 0, "cap on each raw measurement (default: --duration)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory")
+	fs.IntVar(&o.Rounds, "rounds", 3, "rounds of the three phases (store, raw, raw with fdatasync); each ratio is taken within a round and the median round's is the verdict")
 	if ok, code := parseFlags(fs, "store", args, stdout, stderr); !ok {
 		return nil, code
 	}
@@ -84,6 +88,8 @@ func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
 		return nil, usageError(stderr, "store", errors.New("--segment-mib must be positive"))
 	case o.WarmMiB < 0:
 		return nil, usageError(stderr, "store", errors.New("--warm-mib must not be negative"))
+	case o.Rounds <= 0:
+		return nil, usageError(stderr, "store", errors.New("--rounds must be positive"))
 	case o.DirtyKiB < 0:
 		return nil, usageError(stderr, "store", errors.New("--dirty-kib must not be negative"))
 	case o.RawDuration < 0:
@@ -97,9 +103,15 @@ func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
 	return o, exitOK
 }
 
-// storeResult is one run: the store's figures and the raw ones of the same disk.
+// storeResult is one run: its rounds.
 type storeResult struct {
-	Opts     storeOpts
+	Opts   storeOpts
+	Rounds []storeRound
+}
+
+// storeRound is the store's figures and the raw ones of the same disk, measured one after the
+// other.
+type storeRound struct {
 	Msgs     int64
 	LogBytes int64 // bytes the commit log grew by
 	Elapsed  time.Duration
@@ -123,13 +135,40 @@ func mbps(b int64, d time.Duration) float64 {
 	return float64(b) / 1e6 / d.Seconds()
 }
 
-func (r *storeResult) storeMBps() float64 { return mbps(r.LogBytes, r.Elapsed) }
+func (r *storeRound) storeMBps() float64 { return mbps(r.LogBytes, r.Elapsed) }
 
-func (r *storeResult) msgsPerSec() float64 {
+func (r *storeRound) msgsPerSec() float64 {
 	if r.Elapsed <= 0 {
 		return 0
 	}
 	return float64(r.Msgs) / r.Elapsed.Seconds()
+}
+
+func (r *storeRound) cpuPerMsg() float64 {
+	if r.Msgs <= 0 {
+		return 0
+	}
+	return float64(r.CPU.Nanoseconds()) / 1e3 / float64(r.Msgs)
+}
+
+func (r *storeRound) ratioBuffered() float64 { return ratio(r.storeMBps(), r.Raw.mbps()) }
+func (r *storeRound) ratioSync() float64     { return ratio(r.storeMBps(), r.RawSync.mbps()) }
+
+// median of f over the rounds (the mean of the middle two for an even count).
+func (r *storeResult) median(f func(*storeRound) float64) float64 {
+	v := make([]float64, len(r.Rounds))
+	for i := range r.Rounds {
+		v[i] = f(&r.Rounds[i])
+	}
+	slices.Sort(v)
+	switch n := len(v); {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return v[n/2]
+	default:
+		return (v[n/2-1] + v[n/2]) / 2
+	}
 }
 
 func ratio(a, b float64) float64 {
@@ -139,22 +178,39 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
-// format prints the report: the store line, the raw lines and the ratios against the targets.
+// format prints the report: a line per round when there are several, then the store line, the
+// raw lines and the ratios, each the median over the rounds, against the targets.
 func (r *storeResult) format(w io.Writer) {
 	o := r.Opts
-	cpu := 0.0
-	if r.Msgs > 0 {
-		cpu = float64(r.CPU.Nanoseconds()) / 1e3 / float64(r.Msgs)
+	n := len(r.Rounds)
+	if n > 1 {
+		for i := range r.Rounds {
+			rd := &r.Rounds[i]
+			fmt.Fprintf(w, "round %d: store %.1f MB/s, %.0f msgs/s, %.2f µs CPU/msg (%.1f MiB in %v); raw %.1f MB/s; raw+fdatasync %.1f MB/s; ratios %.2f, %.2f\n",
+				i+1, rd.storeMBps(), rd.msgsPerSec(), rd.cpuPerMsg(), float64(rd.LogBytes)/(1<<20), rd.Elapsed.Round(time.Millisecond),
+				rd.Raw.mbps(), rd.RawSync.mbps(), rd.ratioBuffered(), rd.ratioSync())
+		}
 	}
-	fmt.Fprintf(w, "store  flush=%s batch=%d writers=%d size=%d: %.1f MB/s, %.0f msgs/s, %.2f µs CPU/msg (%d msgs, %.1f MiB of log in %v)\n",
-		o.Flush, o.Batch, o.Writers, o.Size, r.storeMBps(), r.msgsPerSec(), cpu, r.Msgs, float64(r.LogBytes)/(1<<20), r.Elapsed.Round(time.Millisecond))
-	if r.Flushes > 0 {
-		fmt.Fprintf(w, "flush  %d rounds, %.1f KiB and %.1f msgs per round, %.2f ms apart\n", r.Flushes,
-			float64(r.LogBytes)/1024/float64(r.Flushes), float64(r.Msgs)/float64(r.Flushes), r.Elapsed.Seconds()*1e3/float64(r.Flushes))
+	of := ""
+	if n > 1 {
+		of = fmt.Sprintf(", medians of %d rounds", n)
 	}
-	fmt.Fprintf(w, "raw    write(2) 64 KiB, no sync:    %.1f MB/s (%.1f MiB in %v)\n", r.Raw.mbps(), float64(r.Raw.Bytes)/(1<<20), r.Raw.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(w, "raw    write(2)+fdatasync 64 KiB:   %.1f MB/s (%.1f MiB in %v)\n", r.RawSync.mbps(), float64(r.RawSync.Bytes)/(1<<20), r.RawSync.Elapsed.Round(time.Millisecond))
-	ra, rs := ratio(r.storeMBps(), r.Raw.mbps()), ratio(r.storeMBps(), r.RawSync.mbps())
+	var msgs, logBytes int64
+	var elapsed time.Duration
+	var flushes uint64
+	for _, rd := range r.Rounds {
+		msgs, logBytes, elapsed, flushes = msgs+rd.Msgs, logBytes+rd.LogBytes, elapsed+rd.Elapsed, flushes+rd.Flushes
+	}
+	fmt.Fprintf(w, "store  flush=%s batch=%d writers=%d size=%d: %.1f MB/s, %.0f msgs/s, %.2f µs CPU/msg (%d msgs, %.1f MiB of log in %v%s)\n",
+		o.Flush, o.Batch, o.Writers, o.Size, r.median((*storeRound).storeMBps), r.median((*storeRound).msgsPerSec), r.median((*storeRound).cpuPerMsg),
+		msgs, float64(logBytes)/(1<<20), elapsed.Round(time.Millisecond), of)
+	if flushes > 0 {
+		fmt.Fprintf(w, "flush  %d rounds, %.1f KiB and %.1f msgs per round, %.2f ms apart\n", flushes,
+			float64(logBytes)/1024/float64(flushes), float64(msgs)/float64(flushes), elapsed.Seconds()*1e3/float64(flushes))
+	}
+	fmt.Fprintf(w, "raw    write(2) 64 KiB, no sync:    %.1f MB/s%s\n", r.median(func(rd *storeRound) float64 { return rd.Raw.mbps() }), of)
+	fmt.Fprintf(w, "raw    write(2)+fdatasync 64 KiB:   %.1f MB/s%s\n", r.median(func(rd *storeRound) float64 { return rd.RawSync.mbps() }), of)
+	ra, rs := r.median((*storeRound).ratioBuffered), r.median((*storeRound).ratioSync)
 	fmt.Fprintf(w, "ratio  store / raw buffered:         %.2f%s\n", ra, verdict(o.Flush == mmap.FlushAsync, ra, storeAsyncTarget, "async"))
 	fmt.Fprintf(w, "ratio  store / raw write+fdatasync:  %.2f%s\n", rs,
 		verdict(o.Flush == mmap.FlushSync && o.Writers == storeSyncWriters, rs, storeSyncTarget, fmt.Sprintf("sync with %d writers", storeSyncWriters)))
@@ -196,30 +252,46 @@ func runStore(ctx context.Context, o storeOpts) (*storeResult, error) {
 	if !o.Keep {
 		defer os.RemoveAll(tmp)
 	}
-	// Each phase starts from the same state: no dirty pages (settle) and none of the other
-	// phases' files, so neither the store nor a raw write runs into the kernel's dirty limits
-	// or memory pressure left by another.
-	r := &storeResult{Opts: o}
-	store := filepath.Join(tmp, "store")
+	r := &storeResult{Opts: o, Rounds: make([]storeRound, o.Rounds)}
+	for i := range r.Rounds {
+		if err := storeRoundIn(ctx, o, filepath.Join(tmp, strconv.Itoa(i+1)), &r.Rounds[i]); err != nil {
+			return nil, fmt.Errorf("round %d: %w", i+1, err)
+		}
+	}
+	return r, nil
+}
+
+// storeRoundIn measures one round in dir: the store, then the raw writes of the same bytes.
+// Each phase starts from the same state: no dirty pages (settle) and none of the other phases'
+// files, so neither the store nor a raw write runs into the kernel's dirty limits or memory
+// pressure left by another. Rounds alternate the phases because this machine's page cache
+// writes at speeds that drift by 2x and more within minutes: a ratio is only taken between
+// phases measured close together, and the median round says more than any one.
+func storeRoundIn(ctx context.Context, o storeOpts, dir string, r *storeRound) error {
+	store := filepath.Join(dir, "store")
 	settle()
 	if err := appendPhase(ctx, o, store, r); err != nil {
-		return nil, err
+		return err
 	}
 	if !o.Keep {
 		if err := os.RemoveAll(store); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	raw := filepath.Join(tmp, "raw")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	raw := filepath.Join(dir, "raw")
+	var err error
 	settle()
 	if r.Raw, err = rawWrite(ctx, raw, r.LogBytes, false, o.RawDuration); err != nil {
-		return nil, err
+		return err
 	}
 	settle()
 	if r.RawSync, err = rawWrite(ctx, raw, r.LogBytes, true, o.RawDuration); err != nil {
-		return nil, err
+		return err
 	}
-	return r, nil
+	return nil
 }
 
 func benchStoreMessage(size int, queue int32) message.Message {
@@ -238,7 +310,7 @@ func benchStoreMessage(size int, queue int32) message.Message {
 
 // appendPhase opens a store in dir and appends from o.Writers goroutines until o.Duration has
 // passed or o.MiB are appended.
-func appendPhase(ctx context.Context, o storeOpts, dir string, r *storeResult) error {
+func appendPhase(ctx context.Context, o storeOpts, dir string, r *storeRound) error {
 	cfg := mmap.Defaults()
 	cfg.Dir = dir
 	cfg.Flush = o.Flush

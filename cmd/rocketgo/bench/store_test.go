@@ -14,15 +14,15 @@ func TestParseStore(t *testing.T) {
 	o, _ := parseStore(nil, &out, &errOut)
 	if o == nil || o.Dir != "." || o.Size != 1024 || o.Batch != 1 || o.Writers != 1 || o.Flush != "async" ||
 		o.Duration != 10*time.Second || o.RawDuration != o.Duration || o.SegmentMiB != 1024 || o.MiB != 0 ||
-		o.DirtyKiB != 4096 {
+		o.DirtyKiB != 64<<10 || o.Rounds != 3 {
 		t.Fatalf("defaults: %+v (%s)", o, errOut.String())
 	}
-	o, _ = parseStore(strings.Fields("--dir /x --size 512 --batch 16 --writers 64 --flush sync --duration 3s --mib 100 --segment-mib 64 --dirty-kib 65536 --raw-duration 1s --keep"), &out, &errOut)
+	o, _ = parseStore(strings.Fields("--dir /x --size 512 --batch 16 --writers 64 --flush sync --duration 3s --mib 100 --segment-mib 64 --dirty-kib 65536 --raw-duration 1s --keep --rounds 1"), &out, &errOut)
 	if o == nil || o.Dir != "/x" || o.Size != 512 || o.Batch != 16 || o.Writers != 64 || o.Flush != "sync" ||
-		o.Duration != 3*time.Second || o.MiB != 100 || o.SegmentMiB != 64 || o.DirtyKiB != 65536 || o.RawDuration != time.Second || !o.Keep {
+		o.Duration != 3*time.Second || o.MiB != 100 || o.SegmentMiB != 64 || o.DirtyKiB != 65536 || o.RawDuration != time.Second || !o.Keep || o.Rounds != 1 {
 		t.Fatalf("parsed: %+v (%s)", o, errOut.String())
 	}
-	for _, args := range []string{"--size 0", "--batch 0", "--writers 0", "--flush never", "--duration 0s", "--mib -1", "--segment-mib 0", "--dirty-kib -1", "--raw-duration -1s", "--dir=", "extra"} {
+	for _, args := range []string{"--size 0", "--batch 0", "--writers 0", "--flush never", "--duration 0s", "--mib -1", "--segment-mib 0", "--dirty-kib -1", "--rounds 0", "--raw-duration -1s", "--dir=", "extra"} {
 		errOut.Reset()
 		if o, code := parseStore(strings.Fields(args), &out, &errOut); o != nil || code != exitUsage || errOut.Len() == 0 {
 			t.Errorf("%q: accepted or code %d", args, code)
@@ -32,11 +32,13 @@ func TestParseStore(t *testing.T) {
 
 func TestStoreReport(t *testing.T) {
 	r := &storeResult{
-		Opts:     storeOpts{Flush: "sync", Batch: 1, Writers: 64, Size: 1024},
-		Msgs:     1000,
-		LogBytes: 100e6, Elapsed: time.Second, CPU: 4 * time.Millisecond,
-		Raw:     rawResult{Bytes: 400e6, Elapsed: time.Second},
-		RawSync: rawResult{Bytes: 150e6, Elapsed: time.Second},
+		Opts: storeOpts{Flush: "sync", Batch: 1, Writers: 64, Size: 1024},
+		Rounds: []storeRound{{
+			Msgs:     1000,
+			LogBytes: 100e6, Elapsed: time.Second, CPU: 4 * time.Millisecond,
+			Raw:     rawResult{Bytes: 400e6, Elapsed: time.Second},
+			RawSync: rawResult{Bytes: 150e6, Elapsed: time.Second},
+		}},
 	}
 	var b bytes.Buffer
 	r.format(&b)
@@ -49,8 +51,27 @@ func TestStoreReport(t *testing.T) {
 	r.Opts.Flush, r.Opts.Writers = "async", 1
 	b.Reset()
 	r.format(&b)
-	if !strings.Contains(b.String(), "0.25  (target for async >= 0.80: MISSED)") || strings.Contains(b.String(), "sync with 64") {
+	if !strings.Contains(b.String(), "0.25  (target for async >= 0.80: MISSED)") || strings.Contains(b.String(), "sync with 64") ||
+		strings.Contains(b.String(), "round 1") {
 		t.Errorf("async report:\n%s", b.String())
+	}
+
+	// Several rounds: a line each, and the verdict is the median round's ratio, not the ratio
+	// of the medians (round 2's store against round 3's raw would be no measurement).
+	round := func(storeMB, rawMB int64) storeRound {
+		return storeRound{Msgs: storeMB * 1000, LogBytes: storeMB * 1e6, Elapsed: time.Second, CPU: time.Second,
+			Raw: rawResult{Bytes: rawMB * 1e6, Elapsed: time.Second}, RawSync: rawResult{Bytes: 100e6, Elapsed: time.Second}}
+	}
+	r.Rounds = []storeRound{round(800, 1000), round(900, 1800), round(700, 800)}
+	b.Reset()
+	r.format(&b)
+	for _, want := range []string{"round 1: store 800.0 MB/s", "round 3: store 700.0 MB/s", "ratios 0.88, 7.00",
+		"store  flush=async batch=1 writers=1 size=1024: 800.0 MB/s, 800000 msgs/s", "medians of 3 rounds",
+		"no sync:    1000.0 MB/s", "store / raw buffered:         0.80  (target for async >= 0.80: MET)",
+		"store / raw write+fdatasync:  8.00"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report of 3 rounds lacks %q:\n%s", want, b.String())
+		}
 	}
 }
 
@@ -59,11 +80,11 @@ func TestStoreReport(t *testing.T) {
 func TestStoreSmoke(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
-	code := Main(context.Background(), []string{"store", "--dir", dir, "--duration", "300ms", "--mib", "2", "--segment-mib", "1", "--batch", "4", "--writers", "2"}, &out, &errOut)
+	code := Main(context.Background(), []string{"store", "--dir", dir, "--duration", "300ms", "--mib", "2", "--segment-mib", "1", "--batch", "4", "--writers", "2", "--rounds", "2"}, &out, &errOut)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	for _, want := range []string{"store  flush=async batch=4 writers=2", "raw    write(2) 64 KiB", "fdatasync", "(target for async >= 0.80"} {
+	for _, want := range []string{"round 2: store", "store  flush=async batch=4 writers=2", "raw    write(2) 64 KiB", "fdatasync", "(target for async >= 0.80"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
