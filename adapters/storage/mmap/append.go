@@ -36,6 +36,9 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message, dst []storag
 		return dst, err
 	}
 	for i := range msgs {
+		if i > 0 && msgs[i].Topic == msgs[i-1].Topic { // batches are mostly of one topic
+			continue
+		}
 		if err := records.CheckTopic(msgs[i].Topic); err != nil {
 			return dst, err
 		}

@@ -136,8 +136,17 @@ func appendIdxEntry(dst []byte, e idxEntry) []byte {
 
 // keyHash is the index hash of key in topic: abs of the Java hashCode of "<topic>#<key>", and 0
 // for the one value abs cannot make positive, as RocketMQ's IndexFile does.
-func keyHash(topicName, key string) int32 {
-	h := message.HashCode(message.HashCode(message.HashCode(0, topicName), "#"), key)
+func keyHash(topicName, key string) int32 { return keyHashFrom(topicPrefixHash(topicName), key) }
+
+// topicPrefixHash is the Java hashCode of "<topic>#", which keyHashFrom goes on from: the writer
+// hashes a topic once per run of its messages instead of once per key.
+func topicPrefixHash(topicName string) int32 {
+	return message.HashCode(message.HashCode(0, topicName), "#")
+}
+
+// keyHashFrom is keyHash for the topic whose topicPrefixHash is prefix.
+func keyHashFrom(prefix int32, key string) int32 {
+	h := message.HashCode(prefix, key)
 	if h == math.MinInt32 {
 		return 0
 	}

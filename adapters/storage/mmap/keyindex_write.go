@@ -42,6 +42,9 @@ type keyIndex struct {
 	staged   []slotWrite // slot changes of the batch, applied once its entries are written
 	stagedAt map[int64]int32
 	lastName int64 // name of the newest file, as a number
+
+	lastTopic  string // the topic of the last record indexed, and its topicPrefixHash
+	lastPrefix int32
 }
 
 type slotWrite struct {
@@ -129,8 +132,11 @@ func (ki *keyIndex) abandon() {
 // indexed in part.
 func (ki *keyIndex) add(topicName string, sysFlag int32, uniqKey, keys string, phy, ts int64, unique bool) error {
 	if records.Indexed(sysFlag) {
+		if topicName != ki.lastTopic || ki.lastTopic == "" {
+			ki.lastTopic, ki.lastPrefix = topicName, topicPrefixHash(topicName)
+		}
 		for k := range message.IndexKeys(uniqKey, keys) {
-			h := keyHash(topicName, k)
+			h := keyHashFrom(ki.lastPrefix, k)
 			if unique && ki.indexedAt(h, phy) {
 				continue
 			}
