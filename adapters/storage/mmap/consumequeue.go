@@ -101,21 +101,28 @@ func (q *cqueue) write(off int64, b []byte) error {
 
 // fileFor returns the file holding byte pos of the queue's stream, creating it (and the files
 // before it) when pos is past the last one.
+//
+// Retention drops head files under q.mu alone (not the append lock), so the bounds are read
+// under it once; the last file never goes while the appender is here.
 func (q *cqueue) fileFor(pos int64) (*cqFile, error) {
 	q.mu.RLock()
 	n := len(q.files)
-	if n > 0 && pos >= q.files[0].base && pos < q.files[n-1].base+q.fileSize {
-		f := q.files[(pos-q.files[0].base)/q.fileSize]
-		q.mu.RUnlock()
-		return f, nil
+	var first, last int64
+	if n > 0 {
+		first, last = q.files[0].base, q.files[n-1].base
+		if pos >= first && pos < last+q.fileSize {
+			f := q.files[(pos-first)/q.fileSize]
+			q.mu.RUnlock()
+			return f, nil
+		}
 	}
 	q.mu.RUnlock()
-	if n > 0 && pos < q.files[0].base {
+	if n > 0 && pos < first {
 		return nil, fmt.Errorf("consume queue %s: offset %d is below its first file", q.ref, pos/unitSize)
 	}
 	base := pos - pos%q.fileSize
 	if n > 0 {
-		base = q.files[n-1].base + q.fileSize
+		base = last + q.fileSize
 	}
 	for {
 		f, err := q.createFile(base)

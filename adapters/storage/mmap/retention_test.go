@@ -378,3 +378,35 @@ func TestRetentionDeletesKeyIndexFilesBelowTheLog(t *testing.T) {
 	env.setUsage(0.10)
 	check(startFake(t, cfg, env))
 }
+
+// Retention drops a queue's head files under the queue's lock alone, while the append path may
+// be rolling the same queue over to a new file: the appender must read the file list under that
+// lock (it once indexed a list the trimmer had just shortened, and panicked). The race detector
+// reports the old code at once; without it the panic takes a while to come.
+func TestQueueRolloverDuringHeadTrim(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.ConsumeQueueUnits = 4 // a new queue file every 4 messages
+	s, _ := start(t, cfg)
+	ctx := context.Background()
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() {
+			_, end := s.LogBounds()
+			s.trimQueueHeads(end) // as if retention had deleted every segment below the end
+		}
+	}()
+	defer func() { stop.Store(true); wg.Wait() }()
+	for i := range 2000 {
+		if _, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicTrim", 0, fmt.Sprint(i), "")}, nil); err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if lo, hi := s.QueueBounds(topic.QueueRef{Topic: "TopicTrim", QueueID: 0}); hi != 2000 || lo > hi {
+		t.Fatalf("queue bounds %d..%d after 2000 appends", lo, hi)
+	}
+}
