@@ -56,10 +56,8 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message, dst []storag
 	if err := ctx.Err(); err != nil {
 		return dst, err
 	}
-	for i := range msgs {
-		if err := records.CheckTopic(msgs[i].Topic); err != nil {
-			return dst, err
-		}
+	if err := records.CheckBatch(msgs); err != nil {
+		return dst, err
 	}
 	s.mu.Lock()
 	ts := max(time.Now().UnixMilli(), s.lastTS)

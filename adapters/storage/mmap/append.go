@@ -35,13 +35,8 @@ func (s *Store) Append(ctx context.Context, msgs []message.Message, dst []storag
 	if err := ctx.Err(); err != nil {
 		return dst, err
 	}
-	for i := range msgs {
-		if i > 0 && msgs[i].Topic == msgs[i-1].Topic { // batches are mostly of one topic
-			continue
-		}
-		if err := records.CheckTopic(msgs[i].Topic); err != nil {
-			return dst, err
-		}
+	if err := records.CheckBatch(msgs); err != nil {
+		return dst, err
 	}
 	if len(msgs) == 0 {
 		return dst, nil

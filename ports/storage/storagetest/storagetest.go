@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/rocketgo/rocketgo/core/errs"
 	"github.com/rocketgo/rocketgo/core/message"
 	"github.com/rocketgo/rocketgo/core/topic"
 	"github.com/rocketgo/rocketgo/ports/storage"
@@ -489,11 +491,19 @@ func testBadOffsets(t *testing.T, s storage.MessageStore) {
 func testRefusals(t *testing.T, s storage.MessageStore) {
 	ctx := context.Background()
 	_, before := s.LogBounds()
-	for _, name := range []string{"a/b", "..", "x..y", "nul\x00", ""} {
+	for _, name := range []string{"a/b", "..", "x..y", "nul\x00", "", strings.Repeat("t", 256)} {
 		if _, err := s.Append(ctx, []message.Message{Msg("Fine", 0, "ok", ""), Msg(name, 0, "bad", "")}, nil); err == nil {
 			t.Fatalf("Append accepted topic %q", name)
 		}
 	}
+	// A negative queue id would be stored as a header recovery takes for corruption.
+	if _, err := s.Append(ctx, []message.Message{Msg("Fine", 0, "ok", ""), Msg("Fine", -1, "bad", "")}, nil); !errors.Is(err, errs.ErrMessageIllegal) {
+		t.Fatalf("Append of queue id -1: %v, want ErrMessageIllegal", err)
+	}
+	if _, err := s.Append(ctx, []message.Message{Msg(strings.Repeat("t", 255), 0, "longest", "")}, nil); err != nil {
+		t.Fatalf("Append of a 255-byte topic: %v", err)
+	}
+	_, before = s.LogBounds()
 	big := Msg("TopicBig", 0, "", "")
 	big.Body = make([]byte, 5<<20)
 	if _, err := s.Append(ctx, []message.Message{Msg("TopicBig", 0, "ok", ""), big}, nil); !errors.Is(err, storage.ErrMessageTooLarge) {

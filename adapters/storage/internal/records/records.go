@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rocketgo/rocketgo/core/errs"
 	"github.com/rocketgo/rocketgo/core/message"
 	"github.com/rocketgo/rocketgo/core/topic"
 	"github.com/rocketgo/rocketgo/sdk/wire"
@@ -17,6 +18,31 @@ import (
 func CheckTopic(name string) error {
 	if name == "" || strings.ContainsAny(name, "/\\\x00") || strings.Contains(name, "..") {
 		return fmt.Errorf("%w: topic %q is not a safe name", topic.ErrInvalidName, name)
+	}
+	if len(name) > maxNameBytes {
+		return fmt.Errorf("%w: topic of %d bytes is longer than a file name can be (%d)", topic.ErrInvalidName, len(name), maxNameBytes)
+	}
+	return nil
+}
+
+// maxNameBytes is the longest file name of the usual file systems: a topic names a directory.
+const maxNameBytes = 255
+
+// CheckBatch refuses a batch with a message the stores could not keep or read back: a topic
+// CheckTopic refuses, or a negative queue id (recovery takes a stored one for a corrupt header
+// and would cut the log there). Names are checked once per run of equal topics.
+func CheckBatch(msgs []message.Message) error {
+	for i := range msgs {
+		m := &msgs[i]
+		if m.QueueID < 0 {
+			return fmt.Errorf("%w: message %d has queue id %d", errs.ErrMessageIllegal, i, m.QueueID)
+		}
+		if i > 0 && m.Topic == msgs[i-1].Topic {
+			continue
+		}
+		if err := CheckTopic(m.Topic); err != nil {
+			return err
+		}
 	}
 	return nil
 }
