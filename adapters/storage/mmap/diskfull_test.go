@@ -478,3 +478,81 @@ func restartOnTmpfs(t *testing.T, size int64) (string, Config) {
 	cfg.DiskHighWatermark, cfg.DiskCriticalWatermark = 1, 1
 	return mnt, cfg
 }
+
+// A full disk met where a batch's units cross into a new consume-queue file: the batch is
+// refused and the new file stays empty behind the queue's end, which is short of the file
+// before it. A restart must find the end in that earlier file, not take the empty one's start
+// for it: new messages then get the next queue offsets, not ones past a gap of units that do
+// not exist, and a crash after that keeps them (found in review).
+func TestDiskFullAtAQueueFileBoundary(t *testing.T) {
+	mnt := mountTmpfs(t, 4<<20)
+	cfg := testConfig(filepath.Join(mnt, "store"))
+	cfg.SegmentSize = 1 << 20
+	cfg.ConsumeQueueUnits = 100 // 2 000-byte files
+	cfg.DiskHighWatermark, cfg.DiskCriticalWatermark = 1, 1
+	s := openOn(t, cfg)
+	ctx := context.Background()
+	q := topic.QueueRef{Topic: "TopicEdge", QueueID: 0}
+	var acked storagetest.Appended
+	appendN := func(s *Store, from, n int) error {
+		msgs := make([]message.Message, n)
+		for i := range msgs {
+			msgs[i] = storagetest.Msg(q.Topic, 0, fmt.Sprintf("%d|%s", from+i, strings.Repeat("x", 60)), "")
+		}
+		res, err := s.Append(ctx, msgs, nil)
+		if err == nil {
+			acked.Msgs = append(acked.Msgs, msgs...)
+			acked.Results = append(acked.Results, res...)
+		}
+		return err
+	}
+	for i := range 101 { // queue files 0 and 1
+		if err := appendN(s, i, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocateFiles(t, cfg.Dir, "commitlog", "consumequeue", "index")
+	fillRest(t, mnt)
+	for i := 101; i < 180; i++ {
+		if err := appendN(s, i, 1); err != nil {
+			t.Fatalf("append %d into allocated files: %v", i, err)
+		}
+	}
+	err := appendN(s, 180, 25) // queue offsets 180..204: file 2 starts at 200
+	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "consume queue") {
+		t.Fatalf("batch into a new queue file on a full disk: %v, want a consume queue ENOSPC", err)
+	}
+	if err := os.Remove(filepath.Join(mnt, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := openOn(t, cfg)
+	if _, hi := s2.QueueBounds(q); hi != 180 {
+		t.Fatalf("queue end after a clean restart: %d, want 180", hi)
+	}
+	if err := appendN(s2, 1000, 10); err != nil {
+		t.Fatal(err)
+	}
+	if got := acked.Results[len(acked.Results)-10].QueueOffset; got != 180 {
+		t.Fatalf("first message after the restart at queue offset %d, want 180", got)
+	}
+	storagetest.Verify(t, s2, acked)
+	checkQueueMax(t, s2, acked)
+
+	// A crash now (the page cache kept, a full checkpoint taken) keeps the ten.
+	if err := s2.flushLog(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.writeCheckpoint(ckFull); err != nil {
+		t.Fatal(err)
+	}
+	crashed := testConfig(filepath.Join(t.TempDir(), "crashed"))
+	crashed.SegmentSize, crashed.ConsumeQueueUnits = cfg.SegmentSize, cfg.ConsumeQueueUnits
+	copyDir(t, cfg.Dir, crashed.Dir)
+	s3 := openOn(t, crashed)
+	storagetest.Verify(t, s3, acked)
+	checkQueueMax(t, s3, acked)
+}

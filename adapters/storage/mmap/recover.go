@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"math"
@@ -333,6 +334,9 @@ func (s *Store) openQueue(q *cqueue) error {
 	if len(q.files) == 0 {
 		return nil
 	}
+	if err := q.dropEmptyTail(); err != nil {
+		return err
+	}
 	first, last := q.files[0], q.files[len(q.files)-1]
 	units := int(q.fileSize / unitSize)
 	// Units are written in order and recovery zeroes whatever follows the last unit it keeps,
@@ -342,6 +346,40 @@ func (s *Store) openQueue(q *cqueue) error {
 	q.maxOff.Store(last.base/unitSize + int64(n))
 	q.next = q.maxOff.Load()
 	q.synced = last.base
+	return nil
+}
+
+// dropEmptyTail removes the queue's last files while they hold no unit (and another file is
+// before them). The append path makes a file when a batch's first unit falls into it; a batch
+// refused after that (a full disk) leaves the file empty behind the queue's real end, which may
+// be short of the file before it: counted from the empty file, that end would jump over a gap
+// of units that do not exist.
+func (q *cqueue) dropEmptyTail() error {
+	removed := false
+	for n := len(q.files); n > 1; n = len(q.files) {
+		f := q.files[n-1]
+		// Read, not through the mapping: the empty file may be a hole on a full tmpfs, where
+		// reading it through a mapping needs a page and faults.
+		var first [unitSize]byte
+		if _, err := f.f.ReadAt(first[:], 0); err != nil {
+			return fmt.Errorf("consume queue %s: read %s: %w", q.ref, f.f.Name(), err)
+		}
+		if decodeUnit(first[:]).Size != 0 {
+			break
+		}
+		name := f.f.Name()
+		if err := errors.Join(f.close(), os.Remove(name)); err != nil {
+			return fmt.Errorf("consume queue %s: remove empty %s: %w", q.ref, name, err)
+		}
+		q.files[n-1] = nil
+		q.files = q.files[:n-1]
+		removed = true
+	}
+	if removed {
+		if err := syncDir(q.dir); err != nil {
+			return fmt.Errorf("consume queue %s: %w", q.ref, err)
+		}
+	}
 	return nil
 }
 
