@@ -556,3 +556,71 @@ func TestDiskFullAtAQueueFileBoundary(t *testing.T) {
 	storagetest.Verify(t, s3, acked)
 	checkQueueMax(t, s3, acked)
 }
+
+// A full disk met by the key index in the middle of a batch, where its first keys filled an
+// index file and the rest needed the next: the rollover had published the full file's header,
+// and seeded the next one's, with the offset of a message of the batch, which was then
+// refused. A full checkpoint while the disk is full makes those headers durable; appends resume
+// at the old log end, below that offset; a crash before the next checkpoint must still find the
+// keys of every message acknowledged since (recovery re-indexes from the headers' end, which
+// must not be past them; found in review).
+func TestKeyIndexRolloverRefusedThenCrash(t *testing.T) {
+	mnt := mountTmpfs(t, 4<<20)
+	cfg := testConfig(filepath.Join(mnt, "store"))
+	cfg.SegmentSize = 1 << 20
+	cfg.WarmAhead = 0
+	cfg.ConsumeQueueUnits = 10_000
+	cfg.IndexSlots, cfg.IndexEntries = 64, 50 // a new index file every 49 keys, one key a message
+	cfg.DiskHighWatermark, cfg.DiskCriticalWatermark = 1, 1
+	s := openOn(t, cfg)
+	ctx := context.Background()
+	var acked storagetest.Appended
+	appendOne := func(s *Store, i int) error {
+		m := storagetest.Msg("TopicIdx", 0, fmt.Sprintf("%d|%s", i, strings.Repeat("x", 60)), "")
+		res, err := s.Append(ctx, []message.Message{m}, nil)
+		if err == nil {
+			acked.Msgs = append(acked.Msgs, m)
+			acked.Results = append(acked.Results, res...)
+		}
+		return err
+	}
+	if err := appendOne(s, 0); err != nil {
+		t.Fatal(err)
+	}
+	allocateFiles(t, cfg.Dir, "commitlog", "consumequeue", "index")
+	fillRest(t, mnt)
+	for i := 1; i < 45; i++ { // keys 1..45 of the first file's 49
+		if err := appendOne(s, i); err != nil {
+			t.Fatalf("append %d into allocated files: %v", i, err)
+		}
+	}
+	batch := make([]message.Message, 8) // keys 46..53: the rollover comes at the fifth
+	for i := range batch {
+		batch[i] = storagetest.Msg("TopicIdx", 0, fmt.Sprintf("%d|%s", 100+i, strings.Repeat("x", 60)), "")
+	}
+	if _, err := s.Append(ctx, batch, nil); !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "index") {
+		t.Fatalf("batch across an index rollover on a full disk: %v, want a key index ENOSPC", err)
+	}
+	if err := s.writeCheckpoint(ckFull); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(mnt, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if err := appendOne(s, 5000+i); err != nil {
+			t.Fatalf("append after space was freed: %v", err)
+		}
+	}
+	crashed := cfg
+	crashed.Dir = filepath.Join(t.TempDir(), "crashed")
+	copyDir(t, cfg.Dir, crashed.Dir) // a process crash: the page cache is kept
+	s2 := openOn(t, crashed)
+	storagetest.Verify(t, s2, acked)
+	for i, m := range acked.Msgs {
+		res, err := s2.QueryByKey(ctx, storage.KeyQuery{Topic: "TopicIdx", Key: m.Properties[message.PropertyKeys], MaxNum: 4, EndMs: math.MaxInt64})
+		if err != nil || len(res.Hits) != 1 || res.Hits[0].PhyOffset != acked.Results[i].PhysicalOffset {
+			t.Fatalf("key of acknowledged message %d of %d after the crash: %+v, %v", i, len(acked.Msgs), res.Hits, err)
+		}
+	}
+}

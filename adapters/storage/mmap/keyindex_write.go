@@ -45,6 +45,9 @@ type keyIndex struct {
 
 	lastTopic  string // the topic of the last record indexed, and its topicPrefixHash
 	lastPrefix int32
+
+	batchFile *idxFile  // the file written when the batch began, and the index's end then
+	batchEnd  idxHeader // (abandon puts headers a refused batch moved back to it)
 }
 
 type slotWrite struct {
@@ -103,6 +106,7 @@ func (s *Store) dispatchKeys(msgs []message.Message, res []storage.AppendResult)
 }
 
 func (ki *keyIndex) addBatch(msgs []message.Message, res []storage.AppendResult) error {
+	ki.batchFile, ki.batchEnd = ki.cur, ki.w
 	for i := range msgs {
 		m := &msgs[i]
 		err := ki.add(m.Topic, m.SysFlag, m.Properties[message.PropertyUniqKey], m.Properties[message.PropertyKeys],
@@ -117,7 +121,32 @@ func (ki *keyIndex) addBatch(msgs []message.Message, res []storage.AppendResult)
 // abandon forgets what the writer staged and not yet published. Entries a rollover in the middle
 // of the batch published in the full file stay: they point at records that were not stored, which
 // queries verify away, and the next start's recovery cuts.
+//
+// Such a rollover also published the full file's header, and seeded the next file's (if it
+// could make one), with the end of a record of the batch: both go back to where the index ended
+// before the batch. Else a
+// checkpoint would make that end durable, appends would resume below it (the refused records'
+// offsets are the next ones), and a crash recovery, which re-indexes from the end its headers
+// give, would skip the keys of the records acknowledged in between.
 func (ki *keyIndex) abandon() {
+	if ki.batchFile != nil {
+		end := ki.batchEnd
+		if h := ki.batchFile.header(); h.endPhy != end.endPhy || h.endTS != end.endTS {
+			h.endPhy, h.endTS = end.endPhy, end.endTS
+			ki.batchFile.publish(h)
+		}
+		ki.mu.RLock()
+		files := ki.files
+		ki.mu.RUnlock()
+		if i := slices.Index(files, ki.batchFile); i >= 0 {
+			for _, f := range files[i+1:] { // made by the batch's rollover
+				h := f.header()
+				h.beginPhy, h.beginTS = end.endPhy, end.endTS
+				h.endPhy, h.endTS = end.endPhy, end.endTS
+				f.publish(h)
+			}
+		}
+	}
 	ki.w = ki.cur.header()
 	ki.first = ki.w.count
 	ki.pending = ki.pending[:0]
