@@ -260,30 +260,8 @@ func TestDiskFullInConsumeQueueWrite(t *testing.T) {
 // like one met by the consume queue: nothing of it is published, nothing is latched, the index
 // keeps every acknowledged key, and appends and indexing resume once space is free.
 func TestDiskFullInKeyIndexWrite(t *testing.T) {
-	mnt := mountTmpfs(t, 4<<20)
-	cfg := testConfig(filepath.Join(mnt, "store"))
-	cfg.SegmentSize = 1 << 20
-	cfg.WarmAhead = 0                         // only the blocks the test allocates below
-	cfg.ConsumeQueueUnits = 10_000            // one queue file
-	cfg.IndexSlots, cfg.IndexEntries = 64, 50 // a new index file every 49 keys
-	cfg.DiskHighWatermark, cfg.DiskCriticalWatermark = 1, 1
-	s := openOn(t, cfg)
-	ctx := context.Background()
-	var acked storagetest.Appended
-	appendOne := func(s *Store, i int) error {
-		m := storagetest.Msg("TopicIdx", 0, fmt.Sprintf("%d|%s", i, strings.Repeat("x", 60)), "")
-		res, err := s.Append(ctx, []message.Message{m}, nil)
-		if err == nil {
-			acked.Msgs = append(acked.Msgs, m)
-			acked.Results = append(acked.Results, res...)
-		}
-		return err
-	}
-	if err := appendOne(s, 0); err != nil {
-		t.Fatal(err)
-	}
-	allocateFiles(t, cfg.Dir, "commitlog", "consumequeue", "index")
-	fillRest(t, mnt)
+	k := fullUnderKeyIndex(t)
+	cfg, s, ctx, mnt, appendOne := k.cfg, k.s, context.Background(), k.mnt, k.appendOne
 
 	var full error
 	for i := 1; i < 1000 && full == nil; i++ {
@@ -299,16 +277,16 @@ func TestDiskFullInKeyIndexWrite(t *testing.T) {
 		t.Fatalf("the key index stopped on a full disk: %v", err)
 	}
 	_, end := s.LogBounds()
-	if last := acked.Results[len(acked.Results)-1]; end != last.PhysicalOffset+int64(last.Size) {
+	if last := k.acked.Results[len(k.acked.Results)-1]; end != last.PhysicalOffset+int64(last.Size) {
 		t.Fatalf("log end %d is not the end of the last acknowledged record", end)
 	}
 	checkKeys := func(s *Store) {
 		t.Helper()
-		storagetest.Verify(t, s, acked)
-		checkQueueMax(t, s, acked)
-		for i, m := range acked.Msgs {
+		storagetest.Verify(t, s, k.acked)
+		checkQueueMax(t, s, k.acked)
+		for i, m := range k.acked.Msgs {
 			res, err := s.QueryByKey(ctx, storage.KeyQuery{Topic: "TopicIdx", Key: m.Properties[message.PropertyKeys], MaxNum: 4, EndMs: math.MaxInt64})
-			if err != nil || len(res.Hits) != 1 || res.Hits[0].PhyOffset != acked.Results[i].PhysicalOffset {
+			if err != nil || len(res.Hits) != 1 || res.Hits[0].PhyOffset != k.acked.Results[i].PhysicalOffset {
 				t.Fatalf("key of acknowledged message %d: %+v, %v", i, res.Hits, err)
 			}
 		}
@@ -565,30 +543,8 @@ func TestDiskFullAtAQueueFileBoundary(t *testing.T) {
 // keys of every message acknowledged since (recovery re-indexes from the headers' end, which
 // must not be past them; found in review).
 func TestKeyIndexRolloverRefusedThenCrash(t *testing.T) {
-	mnt := mountTmpfs(t, 4<<20)
-	cfg := testConfig(filepath.Join(mnt, "store"))
-	cfg.SegmentSize = 1 << 20
-	cfg.WarmAhead = 0
-	cfg.ConsumeQueueUnits = 10_000
-	cfg.IndexSlots, cfg.IndexEntries = 64, 50 // a new index file every 49 keys, one key a message
-	cfg.DiskHighWatermark, cfg.DiskCriticalWatermark = 1, 1
-	s := openOn(t, cfg)
-	ctx := context.Background()
-	var acked storagetest.Appended
-	appendOne := func(s *Store, i int) error {
-		m := storagetest.Msg("TopicIdx", 0, fmt.Sprintf("%d|%s", i, strings.Repeat("x", 60)), "")
-		res, err := s.Append(ctx, []message.Message{m}, nil)
-		if err == nil {
-			acked.Msgs = append(acked.Msgs, m)
-			acked.Results = append(acked.Results, res...)
-		}
-		return err
-	}
-	if err := appendOne(s, 0); err != nil {
-		t.Fatal(err)
-	}
-	allocateFiles(t, cfg.Dir, "commitlog", "consumequeue", "index")
-	fillRest(t, mnt)
+	k := fullUnderKeyIndex(t)
+	cfg, s, ctx, mnt, appendOne := k.cfg, k.s, context.Background(), k.mnt, k.appendOne
 	for i := 1; i < 45; i++ { // keys 1..45 of the first file's 49
 		if err := appendOne(s, i); err != nil {
 			t.Fatalf("append %d into allocated files: %v", i, err)
@@ -616,11 +572,49 @@ func TestKeyIndexRolloverRefusedThenCrash(t *testing.T) {
 	crashed.Dir = filepath.Join(t.TempDir(), "crashed")
 	copyDir(t, cfg.Dir, crashed.Dir) // a process crash: the page cache is kept
 	s2 := openOn(t, crashed)
-	storagetest.Verify(t, s2, acked)
-	for i, m := range acked.Msgs {
+	storagetest.Verify(t, s2, k.acked)
+	for i, m := range k.acked.Msgs {
 		res, err := s2.QueryByKey(ctx, storage.KeyQuery{Topic: "TopicIdx", Key: m.Properties[message.PropertyKeys], MaxNum: 4, EndMs: math.MaxInt64})
-		if err != nil || len(res.Hits) != 1 || res.Hits[0].PhyOffset != acked.Results[i].PhysicalOffset {
-			t.Fatalf("key of acknowledged message %d of %d after the crash: %+v, %v", i, len(acked.Msgs), res.Hits, err)
+		if err != nil || len(res.Hits) != 1 || res.Hits[0].PhyOffset != k.acked.Results[i].PhysicalOffset {
+			t.Fatalf("key of acknowledged message %d of %d after the crash: %+v, %v", i, len(k.acked.Msgs), res.Hits, err)
 		}
 	}
+}
+
+// keyIndexFull is a store on a tmpfs that is full but for the blocks its files hold after one
+// message (log, queue and index files allocated whole), so the first write that needs a block
+// is a new key-index file's: one key a message, a new index file every 49 keys.
+type keyIndexFull struct {
+	cfg   Config
+	s     *Store
+	mnt   string
+	acked storagetest.Appended
+}
+
+func fullUnderKeyIndex(t *testing.T) *keyIndexFull {
+	k := &keyIndexFull{mnt: mountTmpfs(t, 4<<20)}
+	k.cfg = testConfig(filepath.Join(k.mnt, "store"))
+	k.cfg.SegmentSize = 1 << 20
+	k.cfg.WarmAhead = 0                           // only the blocks allocated below
+	k.cfg.ConsumeQueueUnits = 10_000              // one queue file
+	k.cfg.IndexSlots, k.cfg.IndexEntries = 64, 50 // a new index file every 49 keys
+	k.cfg.DiskHighWatermark, k.cfg.DiskCriticalWatermark = 1, 1
+	k.s = openOn(t, k.cfg)
+	if err := k.appendOne(k.s, 0); err != nil {
+		t.Fatal(err)
+	}
+	allocateFiles(t, k.cfg.Dir, "commitlog", "consumequeue", "index")
+	fillRest(t, k.mnt)
+	return k
+}
+
+// appendOne appends message i to s and records it when acknowledged.
+func (k *keyIndexFull) appendOne(s *Store, i int) error {
+	m := storagetest.Msg("TopicIdx", 0, fmt.Sprintf("%d|%s", i, strings.Repeat("x", 60)), "")
+	res, err := s.Append(context.Background(), []message.Message{m}, nil)
+	if err == nil {
+		k.acked.Msgs = append(k.acked.Msgs, m)
+		k.acked.Results = append(k.acked.Results, res...)
+	}
+	return err
 }
