@@ -124,19 +124,29 @@ func (s *Store) Start(ctx context.Context) error {
 	}
 	s.state = stateStarting
 	s.mu.Unlock()
-	err := s.open(ctx)
+	return s.finishStart(s.open(ctx))
+}
+
+// finishStart opens the store for business after open returned err, unless err is set or Stop
+// came meanwhile: then it closes what open opened.
+func (s *Store) finishStart(err error) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err != nil {
-		s.closeFiles()
-		s.state = stateClosed
-		return fmt.Errorf("mmap store: open %s: %w", s.cfg.Dir, err)
+	stopped := s.state != stateStarting // Stop came while the store was opening
+	if err == nil && !stopped {
+		s.state = stateOpen
+		s.flush.start(s)
+		s.warm.start(s)
+		s.startRetention()
+		s.mu.Unlock()
+		return nil
 	}
-	s.state = stateOpen
-	s.flush.start(s)
-	s.warm.start(s)
-	s.startRetention()
-	return nil
+	s.state = stateClosed
+	s.mu.Unlock()
+	s.closeFiles() // after mu: it takes ckMu, which comes first
+	if err == nil {
+		err = storage.ErrClosed
+	}
+	return fmt.Errorf("mmap store: open %s: %w", s.cfg.Dir, err)
 }
 
 func (s *Store) open(ctx context.Context) error {
@@ -177,7 +187,7 @@ func (s *Store) recoverGuarded(ctx context.Context) (err error) {
 func (s *Store) Stop(context.Context) error {
 	s.mu.Lock()
 	if s.state != stateOpen {
-		if s.state == stateNew {
+		if s.state == stateNew || s.state == stateStarting { // Start closes what it opened
 			s.state = stateClosed
 		}
 		s.mu.Unlock()

@@ -350,3 +350,34 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// Stop while Start is still recovering returns at once; Start then closes what it opened
+// instead of starting the flusher, the warmer and retention on a store nobody will stop.
+func TestStopDuringStart(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	s, err := New(cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s.mu.Lock()
+	s.state = stateStarting // as Start does before it opens the files
+	s.mu.Unlock()
+	openErr := s.open(ctx)
+	if err := s.Stop(ctx); err != nil {
+		t.Fatalf("Stop during Start: %v", err)
+	}
+	if err := s.finishStart(openErr); !errors.Is(err, storage.ErrClosed) {
+		t.Fatalf("Start after a Stop: %v, want ErrClosed", err)
+	}
+	if s.warm.quit != nil || s.ret.quit != nil { // set only when they start
+		t.Fatal("Start left background goroutines running after a Stop")
+	}
+	if _, err := s.Append(ctx, []message.Message{storagetest.Msg("TopicS", 0, "x", "")}, nil); !errors.Is(err, storage.ErrClosed) {
+		t.Fatalf("Append after a Stop during Start: %v, want ErrClosed", err)
+	}
+	s2, _ := start(t, cfg) // the directory lock was released
+	if _, err := s2.Append(ctx, []message.Message{storagetest.Msg("TopicS", 0, "x", "")}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
