@@ -64,9 +64,12 @@ func (l *TimerLog) Bounds() (int64, int64) {
 
 // Truncate implements storage.TimerLog.
 func (l *TimerLog) Truncate(_ context.Context, end int64) error {
+	if end < 0 {
+		return fmt.Errorf("timer log truncate to %d: a position is not negative", end)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if n := end - l.start; n >= 0 && n < int64(len(l.entries)) {
+	if n := max(end-l.start, 0); n < int64(len(l.entries)) { // below the start: empty
 		l.entries = l.entries[:n]
 	}
 	return nil

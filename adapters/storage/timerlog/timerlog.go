@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -40,9 +41,12 @@ type Log struct {
 	dir     string
 	perFile int64
 
-	mu   sync.RWMutex
-	segs []*segment // ordered by first
-	end  int64
+	mu       sync.RWMutex
+	segs     []*segment // ordered by first
+	end      int64
+	closed   bool
+	failed   error // a flush failed: what it covered may not be on disk, so nothing is taken
+	dirDirty bool  // segments were made or removed since the directory was last synced
 }
 
 // Open opens (or creates) the log in dir with perFile entries per segment.
@@ -65,13 +69,17 @@ func Open(dir string, perFile int) (*Log, error) {
 			continue
 		}
 		first, err := strconv.ParseInt(base, 10, 64)
-		if err != nil || first < 0 || first%l.perFile != 0 {
+		if err != nil || first < 0 || first%l.perFile != 0 || first > math.MaxInt64-l.perFile {
 			return nil, fmt.Errorf("timer log: unexpected file %s", n.Name())
 		}
 		firsts = append(firsts, first)
 	}
 	sort.Slice(firsts, func(i, j int) bool { return firsts[i] < firsts[j] })
 	for i, first := range firsts {
+		if i > 0 && first != firsts[i-1]+l.perFile {
+			l.Close()
+			return nil, fmt.Errorf("timer log: segment %s does not follow %s", filepath.Base(l.path(first)), filepath.Base(l.path(firsts[i-1])))
+		}
 		f, err := os.OpenFile(l.path(first), os.O_RDWR, 0o644)
 		if err != nil {
 			l.Close()
@@ -83,26 +91,78 @@ func Open(dir string, perFile int) (*Log, error) {
 			l.Close()
 			return nil, fmt.Errorf("timer log: %w", err)
 		}
-		n := st.Size() / EntrySize
-		if i < len(firsts)-1 && n != l.perFile || i > 0 && first != firsts[i-1]+l.perFile {
-			f.Close()
-			l.Close()
-			return nil, fmt.Errorf("timer log: segment %s is not contiguous with its neighbours", filepath.Base(l.path(first)))
-		}
+		// A torn partial entry at the tail is ignored, and so is anything past a segment's
+		// entries (a file from a run with other segment sizes cannot be read as this one).
+		n := min(st.Size()/EntrySize, l.perFile)
 		l.segs = append(l.segs, &segment{first: first, f: f})
-		l.end = first + n // a torn partial entry at the tail is ignored
+		l.end = first + n
+		if n < l.perFile && i < len(firsts)-1 {
+			// A segment short of full ends the log: a power loss kept the next segment's
+			// creation but not this one's tail. What follows cannot be read in order; the
+			// caller truncates to its checkpoint, which lies in what was synced before.
+			if err := l.removeAfterLocked(i + 1); err != nil {
+				l.Close()
+				return nil, err
+			}
+			if err := l.syncDirLocked(); err != nil {
+				l.Close()
+				return nil, err
+			}
+			break
+		}
 	}
 	return l, nil
+}
+
+// removeAfterLocked removes the segment files from segs[i] on (opened or not) and drops them.
+func (l *Log) removeAfterLocked(i int) error {
+	names, err := os.ReadDir(l.dir)
+	if err != nil {
+		return fmt.Errorf("timer log dir: %w", err)
+	}
+	from := l.segs[i-1].first + l.perFile
+	for _, n := range names {
+		base, ok := strings.CutSuffix(n.Name(), suffix)
+		if !ok {
+			continue
+		}
+		if first, err := strconv.ParseInt(base, 10, 64); err == nil && first >= from {
+			if err := os.Remove(filepath.Join(l.dir, n.Name())); err != nil {
+				return fmt.Errorf("timer log: %w", err)
+			}
+		}
+	}
+	for _, s := range l.segs[i:] {
+		s.f.Close()
+	}
+	l.segs = l.segs[:i]
+	l.dirDirty = true
+	return nil
+}
+
+// syncDirLocked makes the directory's entries (segments made or removed) durable.
+func (l *Log) syncDirLocked() error {
+	d, err := os.Open(l.dir)
+	if err != nil {
+		return fmt.Errorf("timer log dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("timer log dir sync: %w", err)
+	}
+	l.dirDirty = false
+	return nil
 }
 
 func (l *Log) path(first int64) string {
 	return filepath.Join(l.dir, fmt.Sprintf("%020d%s", first, suffix))
 }
 
-// Close closes every segment.
+// Close closes every segment; every call after it fails with storage.ErrClosed.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.closed = true
 	var errs []error
 	for _, s := range l.segs {
 		errs = append(errs, s.f.Close())
@@ -142,13 +202,26 @@ func (l *Log) segmentForLocked(pos int64, create bool) (*segment, error) {
 	if !create {
 		return nil, fmt.Errorf("timer entry %d: %w", pos, storage.ErrNotFound)
 	}
-	f, err := os.OpenFile(l.path(first), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	// Never over an existing file: one the log does not know of is not its to reuse.
+	f, err := os.OpenFile(l.path(first), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("timer log segment: %w", err)
 	}
 	s := &segment{first: first, f: f}
 	l.segs = append(l.segs, s)
+	l.dirDirty = true
 	return s, nil
+}
+
+// usableLocked says why the log takes no call now, if it does not.
+func (l *Log) usableLocked() error {
+	switch {
+	case l.closed:
+		return fmt.Errorf("timer log: %w", storage.ErrClosed)
+	case l.failed != nil:
+		return l.failed
+	}
+	return nil
 }
 
 // Append implements storage.TimerLog.
@@ -158,12 +231,27 @@ func (l *Log) Append(ctx context.Context, entries []storage.TimerEntry) (int64, 
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.usableLocked(); err != nil {
+		return 0, err
+	}
 	first := l.end
+	if err := l.appendLocked(entries); err != nil {
+		// All or nothing: what the batch wrote goes, so the positions it took are free again
+		// and no restart finds half of it.
+		if terr := l.truncateLocked(first); terr != nil {
+			return 0, errors.Join(err, terr)
+		}
+		return 0, err
+	}
+	return first, nil
+}
+
+func (l *Log) appendLocked(entries []storage.TimerEntry) error {
 	var buf [64 * EntrySize]byte
 	for len(entries) > 0 {
 		s, err := l.segmentForLocked(l.end, true)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		room := s.first + l.perFile - l.end
 		n := min(int64(len(entries)), room, int64(len(buf)/EntrySize))
@@ -171,19 +259,22 @@ func (l *Log) Append(ctx context.Context, entries []storage.TimerEntry) (int64, 
 			encode(buf[i*EntrySize:], entries[i])
 		}
 		if _, err := s.f.WriteAt(buf[:n*EntrySize], (l.end-s.first)*EntrySize); err != nil {
-			return 0, fmt.Errorf("timer log write: %w", err)
+			return fmt.Errorf("timer log write: %w", err)
 		}
 		s.dirty = true
 		l.end += n
 		entries = entries[n:]
 	}
-	return first, nil
+	return nil
 }
 
 // Read implements storage.TimerLog.
 func (l *Log) Read(_ context.Context, pos int64) (storage.TimerEntry, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	if l.closed {
+		return storage.TimerEntry{}, fmt.Errorf("timer log: %w", storage.ErrClosed)
+	}
 	if len(l.segs) == 0 || pos < l.segs[0].first || pos >= l.end {
 		return storage.TimerEntry{}, fmt.Errorf("timer entry %d: %w", pos, storage.ErrNotFound)
 	}
@@ -202,6 +293,9 @@ func (l *Log) Read(_ context.Context, pos int64) (storage.TimerEntry, error) {
 func (l *Log) Scan(ctx context.Context, from int64, fn func(int64, storage.TimerEntry) bool) error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	if l.closed {
+		return fmt.Errorf("timer log: %w", storage.ErrClosed)
+	}
 	buf := make([]byte, 2048*EntrySize)
 	for _, s := range l.segs {
 		segEnd := min(s.first+l.perFile, l.end)
@@ -235,27 +329,44 @@ func (l *Log) Bounds() (int64, int64) {
 	return l.segs[0].first, l.end
 }
 
-// Truncate implements storage.TimerLog.
+// Truncate implements storage.TimerLog. An end below the log's first entry empties the log,
+// which goes on from that first position.
 func (l *Log) Truncate(_ context.Context, end int64) error {
+	if end < 0 {
+		return fmt.Errorf("timer log truncate to %d: a position is not negative", end)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.usableLocked(); err != nil {
+		return err
+	}
+	return l.truncateLocked(end)
+}
+
+func (l *Log) truncateLocked(end int64) error {
 	if end >= l.end {
 		return nil
 	}
+	if len(l.segs) > 0 {
+		end = max(end, l.segs[0].first)
+	}
 	for len(l.segs) > 0 {
 		s := l.segs[len(l.segs)-1]
-		if s.first < end || s.first == end && end == 0 && len(l.segs) == 1 {
+		if s.first < end || s.first == end && len(l.segs) == 1 {
 			if err := s.f.Truncate((end - s.first) * EntrySize); err != nil {
 				return fmt.Errorf("timer log truncate: %w", err)
 			}
 			s.dirty = true
 			break
 		}
-		s.f.Close()
+		// Removed before closed: a segment that could not go stays whole and usable.
 		if err := os.Remove(l.path(s.first)); err != nil {
 			return fmt.Errorf("timer log truncate: %w", err)
 		}
+		s.f.Close()
 		l.segs = l.segs[:len(l.segs)-1]
+		l.end = s.first
+		l.dirDirty = true
 	}
 	l.end = end
 	return nil
@@ -265,13 +376,17 @@ func (l *Log) Truncate(_ context.Context, end int64) error {
 func (l *Log) DropBefore(_ context.Context, pos int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.usableLocked(); err != nil {
+		return err
+	}
 	for len(l.segs) > 1 && l.segs[0].first+l.perFile <= pos {
 		s := l.segs[0]
-		s.f.Close()
 		if err := os.Remove(l.path(s.first)); err != nil {
 			return fmt.Errorf("timer log retention: %w", err)
 		}
+		s.f.Close()
 		l.segs = l.segs[1:]
+		l.dirDirty = true
 	}
 	return nil
 }
@@ -280,14 +395,27 @@ func (l *Log) DropBefore(_ context.Context, pos int64) error {
 func (l *Log) Flush(context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.usableLocked(); err != nil {
+		return err
+	}
 	for _, s := range l.segs {
 		if !s.dirty {
 			continue
 		}
 		if err := s.f.Sync(); err != nil {
-			return fmt.Errorf("timer log flush: %w: %w", storage.ErrUnavailable, err)
+			// After a failed fsync the kernel may have dropped the pages it could not write
+			// and the next fsync succeed without them: nothing this log holds is known to be
+			// on disk any more, so it takes nothing until it is opened again.
+			l.failed = fmt.Errorf("timer log flush: %w: %w", storage.ErrUnavailable, err)
+			return l.failed
 		}
 		s.dirty = false
+	}
+	if l.dirDirty {
+		if err := l.syncDirLocked(); err != nil {
+			l.failed = fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
+			return l.failed
+		}
 	}
 	return nil
 }

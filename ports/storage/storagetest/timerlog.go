@@ -14,6 +14,30 @@ func RunTimerLog(t *testing.T, open func(t *testing.T) storage.TimerLog) {
 	entry := func(i int) storage.TimerEntry {
 		return storage.TimerEntry{PrevPos: int64(i) - 1, DueMs: 1000 + int64(i), PhyOffset: int64(i) * 100, Size: int32(i), Flags: int32(i % 2)}
 	}
+	t.Run("TruncateBelowTheStart", func(t *testing.T) {
+		l := open(t)
+		for i := 0; i < 40; i++ {
+			if _, err := l.Append(ctx, []storage.TimerEntry{entry(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.DropBefore(ctx, 20); err != nil {
+			t.Fatal(err)
+		}
+		lo, _ := l.Bounds()
+		if err := l.Truncate(ctx, -1); err == nil {
+			t.Fatal("Truncate(-1) accepted")
+		}
+		if err := l.Truncate(ctx, lo-1); err != nil {
+			t.Fatal(err)
+		}
+		if lo2, hi := l.Bounds(); lo2 != lo || hi != lo {
+			t.Fatalf("after truncating below the start %d: bounds %d, %d; want an empty log at %d", lo, lo2, hi, lo)
+		}
+		if pos, err := l.Append(ctx, []storage.TimerEntry{entry(1)}); err != nil || pos != lo {
+			t.Fatalf("append after: %d, %v; want %d", pos, err, lo)
+		}
+	})
 	t.Run("AppendReadScan", func(t *testing.T) {
 		l := open(t)
 		for batch := 0; batch < 10; batch++ {
