@@ -33,11 +33,16 @@ func New(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("filemeta: create %s: %w", dir, err)
 	}
-	leftovers, err := filepath.Glob(filepath.Join(dir, "*"+tempSuffix))
+	// Listed, not globbed: the directory's own name may hold pattern characters.
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("filemeta: list %s: %w", dir, err)
 	}
-	for _, p := range leftovers {
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), tempSuffix) {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
 		if err := os.Remove(p); err != nil {
 			return nil, fmt.Errorf("filemeta: remove leftover %s: %w", p, err)
 		}

@@ -21,7 +21,12 @@ func TestConformance(t *testing.T) {
 }
 
 func TestReopenKeepsDocumentsAndDropsLeftovers(t *testing.T) {
-	dir := t.TempDir()
+	for _, name := range []string{"meta", "meta[1]", "meta[x"} { // pattern characters: listed, not globbed
+		t.Run(name, func(t *testing.T) { testReopenDropsLeftovers(t, filepath.Join(t.TempDir(), name)) })
+	}
+}
+
+func testReopenDropsLeftovers(t *testing.T, dir string) {
 	s, err := New(dir)
 	if err != nil {
 		t.Fatal(err)
