@@ -29,7 +29,11 @@ const (
 	// timerSlotMarginSeconds widens the wheel beyond the longest delay, so the dequeue step may
 	// fall behind (a slow disk, a restart) by up to an hour before a new timer's slot could still
 	// hold an undelivered second; enqueue waits rather than overwrite one.
-	timerSlotMarginSeconds    = 3600
+	timerSlotMarginSeconds = 3600
+	// timerLoadHorizonSeconds: at load, an entry due further ahead than this (or the maximum
+	// delay, if longer) is taken for damage: a year, so a broker that ran with a longer maximum
+	// delay still finds the timers it filed.
+	timerLoadHorizonSeconds   = 366 * 24 * 3600
 	timerCompactEvery         = 10 * time.Minute
 	timerCheckpointEvery      = time.Second
 	timerEnqueueBatch         = 256
@@ -97,13 +101,24 @@ func (t *timers) load(ctx context.Context) error {
 	_, queueEnd := t.b.store.QueueBounds(timerQueue())
 	t.enqueued, t.delivered = min(cp.Enqueued, queueEnd), cp.Delivered
 	start, _ := t.tlog.Bounds()
-	// The wheel must span every pending second, also those filed under a longer maximum delay.
-	furthest := t.delivered
+	// The wheel must span every pending second, also those filed under a longer maximum delay;
+	// an entry due further ahead than the broker could have filed one (entries carry no
+	// checksum: a damaged one) is left out rather than sizing the wheel by it.
+	horizon := t.delivered + max(int64(t.maxDelay/time.Second), timerLoadHorizonSeconds)
+	furthest, skipped := t.delivered, 0
 	if err := t.tlog.Scan(ctx, start, func(_ int64, e storage.TimerEntry) bool {
-		furthest = max(furthest, e.DueMs/1000)
+		if sec := e.DueMs / 1000; sec <= horizon {
+			furthest = max(furthest, sec)
+		} else {
+			skipped++
+		}
 		return true
 	}); err != nil {
 		return err
+	}
+	if skipped > 0 {
+		t.log.Error("timer log entries due further ahead than any timer is filed are left out",
+			zap.Int("entries", skipped), zap.Int64("horizonSecond", horizon))
 	}
 	if need := int(furthest-t.delivered) + 1; need > len(t.slots) {
 		t.slots = make([]slotHead, need+timerSlotMarginSeconds)
@@ -112,7 +127,7 @@ func (t *timers) load(ctx context.Context) error {
 		t.slots[i] = slotHead{second: -1, last: -1}
 	}
 	return t.tlog.Scan(ctx, start, func(pos int64, e storage.TimerEntry) bool {
-		if sec := e.DueMs / 1000; sec >= t.delivered {
+		if sec := e.DueMs / 1000; sec >= t.delivered && sec <= horizon {
 			t.slots[t.slotOf(sec)] = slotHead{second: sec, last: pos}
 		}
 		return true

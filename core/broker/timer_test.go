@@ -2,7 +2,9 @@ package broker_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
 	"strconv"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/rocketgo/rocketgo/core/broker"
 	"github.com/rocketgo/rocketgo/core/errs"
 	"github.com/rocketgo/rocketgo/core/topic"
+	"github.com/rocketgo/rocketgo/ports/storage"
 )
 
 func delivered(e *env, topicName string) []string {
@@ -176,4 +179,42 @@ func TestTimerCannotOverflowTheMaxDelayOrBeSentToTheTimerTopic(t *testing.T) {
 	if _, err := e.b.Send(ctx, sendReq(broker.TimerTopic, "", "direct")); !errors.Is(err, errs.ErrNoPermission) {
 		t.Fatalf("direct send to the timer topic: %v", err)
 	}
+}
+
+// A damaged timer log entry (entries carry no checksum) due absurdly far ahead must not size
+// the wheel at load (it made a slice of that many seconds and ended the process): it is left
+// out, and the timers around it are delivered.
+func TestDamagedTimerEntryDoesNotSizeTheWheel(t *testing.T) {
+	st, meta, tl := memory.New(), memory.NewMetaStore(), memory.NewTimerLog()
+	e := newEnvWithTimers(t, st, meta, tl)
+	ctx := context.Background()
+	r := sendReq("Timed", "", "keep")
+	r.Properties["TIMER_DELIVER_MS"] = strconv.FormatInt(time.Now().Add(2*time.Second).UnixMilli(), 10)
+	if _, err := e.b.Send(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "timer filed", 5*time.Second, func() bool { l, _ := e.b.ListTimers(ctx, 0, 10); return len(l) == 1 })
+	if err := e.b.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.Append(ctx, []storage.TimerEntry{{PrevPos: -1, DueMs: math.MaxInt64 / 2, Size: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	var cp map[string]int64 // the checkpoint covers the damaged entry, as if it had been written so
+	doc, err := meta.Load(ctx, "timerCheckpoint.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(doc, &cp); err != nil {
+		t.Fatal(err)
+	}
+	_, cp["logEnd"] = tl.Bounds()
+	if doc, err = json.Marshal(cp); err != nil {
+		t.Fatal(err)
+	}
+	if err := meta.Save(ctx, "timerCheckpoint.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	e2 := newEnvWithTimers(t, st, meta, tl)
+	waitFor(t, "delivery after restart", 6*time.Second, func() bool { return len(delivered(e2, "Timed")) == 1 })
 }
