@@ -124,10 +124,9 @@ func (ki *keyIndex) addBatch(msgs []message.Message, res []storage.AppendResult)
 //
 // Such a rollover also published the full file's header, and seeded the next file's (if it
 // could make one), with the end of a record of the batch: both go back to where the index ended
-// before the batch. Else a
-// checkpoint would make that end durable, appends would resume below it (the refused records'
-// offsets are the next ones), and a crash recovery, which re-indexes from the end its headers
-// give, would skip the keys of the records acknowledged in between.
+// before the batch. Else a checkpoint would make that end durable, appends would resume below
+// it (the refused records' offsets are the next ones), and a crash recovery, which re-indexes
+// from the end its headers give, would skip the keys of the records acknowledged in between.
 func (ki *keyIndex) abandon() {
 	if ki.batchFile != nil {
 		end := ki.batchEnd
