@@ -80,8 +80,9 @@ func (c *Conn) readLoop() error {
 		} else if c.dispatch(cmd) && cap(payload) <= maxKeptBuffer {
 			reuse = payload[:0]
 		}
-		if br.Buffered() == 0 {
-			// Nothing more to read without waiting: send what the inline handlers queued.
+		if !frameBuffered(br, c.cfg.MaxFrameSize) {
+			// The next frame is not all here, so reading it may wait (for a large body on a
+			// slow link, or for ever): send what the inline handlers queued first.
 			if err := c.flushQueued(); err != nil {
 				return err
 			}

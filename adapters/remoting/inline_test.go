@@ -144,3 +144,37 @@ func TestInlineBodiesStayIntactWhileBuffersAreReused(t *testing.T) {
 		}
 	}
 }
+
+// An inline answer goes out before the read loop waits for the rest of a frame that arrived in
+// part: a large body on a slow link, or a peer that stopped half way, must not hold the answers
+// to the requests before it (found in review: they waited for the whole next frame).
+func TestInlineAnswerIsNotHeldForAPartialNextFrame(t *testing.T) {
+	ts := startServer(t, testConfig(), func(r *Router) {
+		r.HandleInline(codeInline, func(_ context.Context, _ *Conn, req *wire.Command) *wire.Command {
+			return wire.NewResponse(req, wire.Success, "")
+		})
+	})
+	nc := rawDial(t, ts.addr())
+	a, b := request(codeInline, nil), request(codeInline, nil)
+	a.Opaque, b.Opaque = 1, 2
+	fb := wire.AppendFrame(nil, b)
+	writeRaw(t, nc, append(wire.AppendFrame(nil, a), fb[:10]...))
+	if err := nc.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := wire.ReadFrame(nc, 1<<20, nil)
+	if err != nil {
+		t.Fatalf("answer to the first request while the second is half sent: %v", err)
+	}
+	if resp, err := wire.DecodeCommand(payload); err != nil || resp.Opaque != 1 {
+		t.Fatalf("answer %+v, %v; want opaque 1", resp, err)
+	}
+	writeRaw(t, nc, fb[10:])
+	payload, err = wire.ReadFrame(nc, 1<<20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := wire.DecodeCommand(payload); err != nil || resp.Opaque != 2 {
+		t.Fatalf("answer %+v, %v; want opaque 2", resp, err)
+	}
+}
