@@ -60,18 +60,29 @@ func ReadFrame(r io.Reader, maxFrame int, buf []byte) ([]byte, error) {
 	if n > maxFrame {
 		return nil, &FrameTooLargeError{Length: n, Limit: maxFrame}
 	}
-	if cap(buf) < n {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	// The length is the peer's word: memory is committed as the bytes arrive, doubling, so a
+	// connection that declares 16 MiB and sends nothing more holds 64 KiB, not 16 MiB.
+	buf = buf[:0]
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(n, max(2*cap(buf), frameGrowStart)))
+			copy(grown, buf)
+			buf = grown
 		}
-		return nil, err
+		to := min(n, cap(buf))
+		if _, err := io.ReadFull(r, buf[len(buf):to]); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		buf = buf[:to]
 	}
 	return buf, nil
 }
+
+// frameGrowStart is the first step of a frame buffer that grows as its bytes arrive.
+const frameGrowStart = 64 << 10
 
 // DecodeCommand decodes a frame payload (as returned by ReadFrame) into a command. The body
 // aliases payload. The header's strings share one copy of the header text, so a caller that
