@@ -15,16 +15,22 @@ type Config struct {
 	MaxConnections int `koanf:"maxConnections"`
 	// WriteTimeout bounds one frame write to a slow peer.
 	WriteTimeout time.Duration `koanf:"writeTimeout"`
+	// MaxPendingWrite caps the answers waiting, while a write to the peer is stuck, to be
+	// written to one connection; past it the connection is closed. Without it a peer that
+	// sends requests and does not read the answers (large ones: messages by id, topic tables)
+	// holds the broker's memory for as long as each stuck write takes.
+	MaxPendingWrite int `koanf:"maxPendingWrite"`
 }
 
 // Defaults returns RocketMQ's limits.
 func Defaults() Config {
 	return Config{
-		MaxFrameSize:   16 << 20,
-		MaxBodySize:    4 << 20,
-		IdleTimeout:    120 * time.Second,
-		MaxConnections: 10000,
-		WriteTimeout:   10 * time.Second,
+		MaxFrameSize:    16 << 20,
+		MaxBodySize:     4 << 20,
+		IdleTimeout:     120 * time.Second,
+		MaxConnections:  10000,
+		WriteTimeout:    10 * time.Second,
+		MaxPendingWrite: 64 << 20,
 	}
 }
 
@@ -36,6 +42,9 @@ func (c Config) normalized() Config {
 	}
 	if c.MaxBodySize <= 0 {
 		c.MaxBodySize = d.MaxBodySize
+	}
+	if c.MaxPendingWrite <= 0 {
+		c.MaxPendingWrite = d.MaxPendingWrite
 	}
 	return c
 }

@@ -53,6 +53,7 @@ type Conn struct {
 
 // newConn wraps nc; parent bounds the handlers' context. Call run to start reading.
 func newConn(parent context.Context, id uint64, nc net.Conn, cfg Config, h Handler, inline func(int16) bool, log *zap.Logger) *Conn {
+	cfg = cfg.normalized()
 	c := &Conn{
 		id:      id,
 		nc:      nc,

@@ -2,6 +2,7 @@ package remoting
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -58,6 +59,9 @@ func (c *Conn) enqueue(cmd *wire.Command, flushAt int) error {
 	if cmd != nil {
 		if err := c.appendLocked(cmd); err != nil {
 			w.mu.Unlock()
+			if errors.Is(err, ErrWriteBacklog) {
+				c.closeWith(err)
+			}
 			return err
 		}
 	}
@@ -80,6 +84,11 @@ func (c *Conn) appendLocked(cmd *wire.Command) error {
 		return c.closedError()
 	}
 	if w.err != nil {
+		return w.err
+	}
+	if len(w.buf) > c.cfg.MaxPendingWrite { // only grows while a write is stuck
+		w.err = fmt.Errorf("%w: %d bytes of answers wait for %s", ErrWriteBacklog, len(w.buf), c.remote)
+		w.buf = nil
 		return w.err
 	}
 	// AppendFrame without the body, then the length word patched to cover it: the header is

@@ -9,4 +9,7 @@ var (
 	// ErrTimeout: the caller's context deadline passed while waiting. Errors carrying it also
 	// wrap context.DeadlineExceeded.
 	ErrTimeout = errors.New("remoting: timeout")
+	// ErrWriteBacklog closes a connection whose peer leaves more than MaxPendingWrite of
+	// answers unread.
+	ErrWriteBacklog = errors.New("remoting: peer does not read its answers")
 )
