@@ -17,9 +17,16 @@ import (
 // maxSkippedHeader bounds the header we still read from an oversized frame to answer it.
 const maxSkippedHeader = 64 << 10
 
-// run reads frames until the connection fails or is closed, then closes it.
+// run reads frames until the connection fails or is closed, then closes it. Answers already
+// queued go out first, within WriteTimeout, also those behind a write another goroutine has
+// under way (a half-closed peer still reads them; after a malformed frame they answer the
+// requests before it).
 func (c *Conn) run() {
-	c.closeWith(c.readLoop())
+	err := c.readLoop()
+	if !c.Closed() {
+		_ = c.flush()
+	}
+	c.closeWith(err)
 }
 
 // idleReader refreshes the read deadline before every socket read, so a connection is closed
@@ -59,8 +66,7 @@ func (c *Conn) readLoop() error {
 		cmd, err := wire.DecodeCommand(payload)
 		if err != nil {
 			c.log.Warn("malformed frame, closing connection", zap.Error(err))
-			_ = c.flushQueued() // answers to the requests before it go out before the close
-			return fmt.Errorf("remoting: decode frame: %w", err)
+			return fmt.Errorf("remoting: decode frame: %w", err) // run answers the requests before it
 		}
 		if c.group != nil && c.handler != nil && c.inline != nil && !cmd.IsResponse() && frameBuffered(br, c.cfg.MaxFrameSize) &&
 			c.group.Groupable(cmd.Code) && c.inline(cmd.Code) {
@@ -71,8 +77,7 @@ func (c *Conn) readLoop() error {
 				c.dispatch(cmd)
 			}
 			if gerr != nil {
-				_ = c.flushQueued() // the served requests' answers go out before the close
-				return gerr
+				return gerr // run sends the served requests' answers before the close
 			}
 			if next != nil {
 				c.dispatch(next)
