@@ -15,6 +15,7 @@ import (
 	"github.com/rocketgo/rocketgo/ports/clock"
 	"github.com/rocketgo/rocketgo/ports/inbound"
 	"github.com/rocketgo/rocketgo/ports/outbound"
+	"github.com/rocketgo/rocketgo/ports/storage"
 	"github.com/rocketgo/rocketgo/sdk/wire"
 	"go.uber.org/zap"
 )
@@ -105,6 +106,13 @@ func newEnvOn(t *testing.T, st *memory.Store, meta *memory.MetaStore, mutate ...
 
 func newEnvWithTimers(t *testing.T, st *memory.Store, meta *memory.MetaStore, tl *memory.TimerLog, mutate ...func(*broker.Config)) *env {
 	t.Helper()
+	b, ns := startBroker(t, st, meta, tl, mutate...)
+	return &env{b: b, ns: ns, meta: meta, store: st}
+}
+
+// startBroker starts a broker on st (any store: tests wrap the memory one to inject faults).
+func startBroker(t *testing.T, st storage.MessageStore, meta *memory.MetaStore, tl *memory.TimerLog, mutate ...func(*broker.Config)) (*broker.Broker, *fakeNamesrv) {
+	t.Helper()
 	cfg := broker.Defaults()
 	cfg.LongPollMaxSuspend = 5 * time.Second
 	for _, m := range mutate {
@@ -117,7 +125,7 @@ func newEnvWithTimers(t *testing.T, st *memory.Store, meta *memory.MetaStore, tl
 	}
 	b.Serve(context.Background(), netip.MustParseAddrPort("127.0.0.1:10911"), "127.0.0.1:10912")
 	t.Cleanup(func() { _ = b.Stop(context.Background()) })
-	return &env{b: b, ns: ns, meta: meta, store: st}
+	return b, ns
 }
 
 func sendReq(topicName, tag, body string) *inbound.SendRequest {

@@ -3,14 +3,19 @@ package broker_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rocketgo/rocketgo/adapters/storage/memory"
 	"github.com/rocketgo/rocketgo/core/broker"
 	"github.com/rocketgo/rocketgo/core/errs"
+	"github.com/rocketgo/rocketgo/core/message"
 	"github.com/rocketgo/rocketgo/core/topic"
 	"github.com/rocketgo/rocketgo/ports/inbound"
+	"github.com/rocketgo/rocketgo/ports/storage"
 	"github.com/rocketgo/rocketgo/sdk/wire"
 )
 
@@ -369,5 +374,75 @@ func TestResetOffsetByTime(t *testing.T) {
 	}
 	if _, err := e.b.ResetOffsetByTime(ctx, "g", "Nope", mid, true); !errors.Is(err, errs.ErrTopicNotExist) {
 		t.Fatalf("unknown topic: %v", err)
+	}
+}
+
+// faultyStore is the memory store with two faults a damaged or recovered log can show: the
+// record at one offset fails verification, and one unit of the first delay-level queue is a
+// hole unit (what recovery fills a gap with: offset 0, the size no record has).
+type faultyStore struct {
+	*memory.Store
+	corrupt, holeAt atomic.Int64
+}
+
+func (s *faultyStore) Message(ctx context.Context, phy int64) (message.Ext, error) {
+	if phy == s.corrupt.Load() {
+		return message.Ext{}, fmt.Errorf("%w: body fails the CRC", storage.ErrCorrupt)
+	}
+	return s.Store.Message(ctx, phy)
+}
+
+func (s *faultyStore) Lookup(ctx context.Context, q topic.QueueRef, from int64, n int, dst []storage.Unit) ([]storage.Unit, error) {
+	start := len(dst)
+	dst, err := s.Store.Lookup(ctx, q, from, n, dst)
+	if h := s.holeAt.Load(); q == (topic.QueueRef{Topic: topic.ScheduleTopic}) && h >= from && h < from+int64(len(dst)-start) {
+		dst[start+int(h-from)] = storage.Unit{PhyOffset: 0, Size: math.MaxInt32}
+	}
+	return dst, err
+}
+
+// A delay level's queue with an unreadable record, or a hole unit, goes on past it: the record
+// that fails verification once stopped its level for good (every later delayed message and
+// every retry mapped to it), and a hole unit delivered the record at log offset 0 again, to
+// whatever topic that record named (found in review).
+func TestDelayLevelSkipsUnreadableRecordsAndHoles(t *testing.T) {
+	for _, fault := range []string{"corrupt", "hole"} {
+		t.Run(fault, func(t *testing.T) {
+			st := &faultyStore{Store: memory.New()}
+			st.corrupt.Store(-1)
+			st.holeAt.Store(-1)
+			b, _ := startBroker(t, st, memory.NewMetaStore(), memory.NewTimerLog(), fastLevels)
+			ctx := context.Background()
+			var phys []int64
+			for _, body := range []string{"m0", "m1", "m2"} {
+				req := sendReq("D", "", body)
+				req.Properties["DELAY"] = "1"
+				res, err := b.Send(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				phys = append(phys, res.Appended[0].PhysicalOffset)
+			}
+			if fault == "corrupt" {
+				st.corrupt.Store(phys[1])
+			} else {
+				st.holeAt.Store(1)
+			}
+			q := topic.QueueRef{Topic: "D", QueueID: 0}
+			var got []string
+			// A level delivers in queue order, so whatever the faulty unit produced comes before m2.
+			waitFor(t, "m2 delivered", 6*time.Second, func() bool {
+				units, _ := st.Lookup(ctx, q, 0, 10, nil)
+				got = got[:0]
+				for _, u := range units {
+					m, _ := st.Store.Message(ctx, u.PhyOffset)
+					got = append(got, string(m.Body))
+				}
+				return len(got) > 0 && got[len(got)-1] == "m2"
+			})
+			if len(got) != 2 || got[0] != "m0" {
+				t.Fatalf("delivered %v, want [m0 m2]", got)
+			}
+		})
 	}
 }

@@ -150,7 +150,7 @@ func (s *scheduler) runLevel(ctx context.Context, level int32) {
 			continue
 		}
 		for _, u := range units {
-			wait, err := s.deliverIfDue(ctx, u.PhyOffset, delay)
+			wait, err := s.deliverIfDue(ctx, q, u, delay)
 			if err != nil {
 				s.log.Warn("delayed delivery failed; retrying", zap.Int32("level", level), zap.Int64("offset", off), zap.Error(err))
 				s.sleep(ctx, nil, time.Second)
@@ -168,15 +168,13 @@ func (s *scheduler) runLevel(ctx context.Context, level int32) {
 	}
 }
 
-// deliverIfDue writes the message at phy to its real topic when due and returns 0, or returns how
-// long until it is due.
-func (s *scheduler) deliverIfDue(ctx context.Context, phy int64, delay time.Duration) (time.Duration, error) {
-	m, err := s.store.Message(ctx, phy)
-	if errors.Is(err, storage.ErrNotFound) {
-		return 0, nil // gone with retention: nothing to deliver
-	}
-	if err != nil {
-		return 0, err
+// deliverIfDue writes the message of unit u to its real topic when due and returns 0, or returns
+// how long until it is due.
+func (s *scheduler) deliverIfDue(ctx context.Context, q topic.QueueRef, u storage.Unit, delay time.Duration) (time.Duration, error) {
+	phy := u.PhyOffset
+	m, gone, err := unitMessage(ctx, s.store, s.log, q, u)
+	if gone || err != nil {
+		return 0, err // gone: nothing to deliver
 	}
 	due := time.UnixMilli(m.StoreTimestamp).Add(delay)
 	if wait := due.Sub(s.clock.Now()); wait > 0 {

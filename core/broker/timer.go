@@ -241,13 +241,13 @@ func (t *timers) enqueue(ctx context.Context, off int64, units []storage.Unit) e
 	}
 	ps := make([]pending, 0, len(units))
 	for _, u := range units {
-		m, err := t.b.store.Message(ctx, u.PhyOffset)
-		if errors.Is(err, storage.ErrNotFound) {
-			ps = append(ps, pending{-1, u}) // gone with retention: nothing to file
-			continue
-		}
+		m, gone, err := unitMessage(ctx, t.b.store, t.log, timerQueue(), u)
 		if err != nil {
 			return fmt.Errorf("timer message at %d: %w", u.PhyOffset, err)
+		}
+		if gone {
+			ps = append(ps, pending{-1, u}) // nothing to file
+			continue
 		}
 		due, err := strconv.ParseInt(m.Properties[PropertyTimerOutMs], 10, 64)
 		if err != nil {
@@ -384,12 +384,12 @@ func (t *timers) deliver(ctx context.Context, entries []storage.TimerEntry) erro
 		return err
 	}
 	for _, e := range entries {
-		m, err := t.b.store.Message(ctx, e.PhyOffset)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue // gone with retention
-		}
+		m, gone, err := unitMessage(ctx, t.b.store, t.log, timerQueue(), storage.Unit{PhyOffset: e.PhyOffset, Size: e.Size})
 		if err != nil {
 			return fmt.Errorf("timer message at %d: %w", e.PhyOffset, err)
+		}
+		if gone {
+			continue
 		}
 		// An entry may outlive its record (a log cut short by a power loss, then grown again):
 		// deliver only the timer message it was filed for.

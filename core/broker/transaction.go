@@ -343,9 +343,9 @@ func (t *transactions) checkOne(ctx context.Context, pos int64, u storage.Unit, 
 	if isDone || pos < t.progressSnapshot() {
 		return pos, false, false
 	}
-	half, err := b.store.Message(ctx, u.PhyOffset)
-	if errors.Is(err, storage.ErrNotFound) {
-		t.markDone(pos) // gone with retention: nothing left to decide
+	half, gone, err := unitMessage(ctx, b.store, t.log, halfQueue(), u)
+	if gone {
+		t.markDone(pos) // nothing left to decide
 		return pos, false, false
 	}
 	if err != nil {
