@@ -382,7 +382,7 @@ func TestResetOffsetByTime(t *testing.T) {
 // hole unit (what recovery fills a gap with: offset 0, the size no record has).
 type faultyStore struct {
 	*memory.Store
-	corrupt, holeAt atomic.Int64
+	corrupt, holeAt, badLookup atomic.Int64
 }
 
 func (s *faultyStore) Message(ctx context.Context, phy int64) (message.Ext, error) {
@@ -393,6 +393,12 @@ func (s *faultyStore) Message(ctx context.Context, phy int64) (message.Ext, erro
 }
 
 func (s *faultyStore) Lookup(ctx context.Context, q topic.QueueRef, from int64, n int, dst []storage.Unit) ([]storage.Unit, error) {
+	if bad := s.badLookup.Load(); q == (topic.QueueRef{Topic: topic.ScheduleTopic}) && bad >= from && bad < from+int64(n) {
+		if from == bad { // as the mmap store answers for a unit whose queue file is gone
+			return dst, fmt.Errorf("%w: no queue file for offset %d", storage.ErrCorrupt, from)
+		}
+		n = int(bad - from) // the units before it
+	}
 	start := len(dst)
 	dst, err := s.Store.Lookup(ctx, q, from, n, dst)
 	if h := s.holeAt.Load(); q == (topic.QueueRef{Topic: topic.ScheduleTopic}) && h >= from && h < from+int64(len(dst)-start) {
@@ -401,16 +407,17 @@ func (s *faultyStore) Lookup(ctx context.Context, q topic.QueueRef, from int64, 
 	return dst, err
 }
 
-// A delay level's queue with an unreadable record, or a hole unit, goes on past it: the record
-// that fails verification once stopped its level for good (every later delayed message and
-// every retry mapped to it), and a hole unit delivered the record at log offset 0 again, to
-// whatever topic that record named (found in review).
+// A delay level's queue with an unreadable record, a hole unit or a unit it cannot look up goes
+// on past it: the record that fails verification once stopped its level for good (every later
+// delayed message and every retry mapped to it), and a hole unit delivered the record at log
+// offset 0 again, to whatever topic that record named (found in review).
 func TestDelayLevelSkipsUnreadableRecordsAndHoles(t *testing.T) {
-	for _, fault := range []string{"corrupt", "hole"} {
+	for _, fault := range []string{"corrupt", "hole", "lookup"} {
 		t.Run(fault, func(t *testing.T) {
 			st := &faultyStore{Store: memory.New()}
 			st.corrupt.Store(-1)
 			st.holeAt.Store(-1)
+			st.badLookup.Store(-1)
 			b, _ := startBroker(t, st, memory.NewMetaStore(), memory.NewTimerLog(), fastLevels)
 			ctx := context.Background()
 			var phys []int64
@@ -423,10 +430,13 @@ func TestDelayLevelSkipsUnreadableRecordsAndHoles(t *testing.T) {
 				}
 				phys = append(phys, res.Appended[0].PhysicalOffset)
 			}
-			if fault == "corrupt" {
+			switch fault {
+			case "corrupt":
 				st.corrupt.Store(phys[1])
-			} else {
+			case "hole":
 				st.holeAt.Store(1)
+			case "lookup":
+				st.badLookup.Store(1)
 			}
 			q := topic.QueueRef{Topic: "D", QueueID: 0}
 			var got []string

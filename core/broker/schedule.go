@@ -144,6 +144,15 @@ func (s *scheduler) runLevel(ctx context.Context, level int32) {
 		}
 		var err error
 		units, err = s.store.Lookup(ctx, q, off, 32, units[:0])
+		if errors.Is(err, storage.ErrCorrupt) {
+			// The queue cannot give this unit (a damaged or missing queue file): go on past it,
+			// or the level would stop here for good.
+			s.log.Warn("schedule queue unit unreadable; skipped", zap.Int32("level", level), zap.Int64("offset", off), zap.Error(err))
+			s.mu.Lock()
+			s.offsets[level], s.dirty = off+1, true
+			s.mu.Unlock()
+			continue
+		}
 		if err != nil || len(units) == 0 {
 			s.log.Warn("schedule queue lookup failed", zap.Int32("level", level), zap.Int64("offset", off), zap.Error(err))
 			s.sleep(ctx, nil, time.Second)
