@@ -100,9 +100,11 @@ func Open(dir string, perFile int) (*Log, error) {
 			// A segment short of full ends the log: a power loss kept the next segment's
 			// creation but not this one's tail. What follows cannot be read in order; the
 			// caller truncates to its checkpoint, which lies in what was synced before.
-			if err := l.removeAfterLocked(i + 1); err != nil {
-				l.Close()
-				return nil, err
+			for _, later := range firsts[i+1:] {
+				if err := os.Remove(l.path(later)); err != nil {
+					l.Close()
+					return nil, fmt.Errorf("timer log: %w", err)
+				}
 			}
 			if err := l.syncDirLocked(); err != nil {
 				l.Close()
@@ -112,32 +114,6 @@ func Open(dir string, perFile int) (*Log, error) {
 		}
 	}
 	return l, nil
-}
-
-// removeAfterLocked removes the segment files from segs[i] on (opened or not) and drops them.
-func (l *Log) removeAfterLocked(i int) error {
-	names, err := os.ReadDir(l.dir)
-	if err != nil {
-		return fmt.Errorf("timer log dir: %w", err)
-	}
-	from := l.segs[i-1].first + l.perFile
-	for _, n := range names {
-		base, ok := strings.CutSuffix(n.Name(), suffix)
-		if !ok {
-			continue
-		}
-		if first, err := strconv.ParseInt(base, 10, 64); err == nil && first >= from {
-			if err := os.Remove(filepath.Join(l.dir, n.Name())); err != nil {
-				return fmt.Errorf("timer log: %w", err)
-			}
-		}
-	}
-	for _, s := range l.segs[i:] {
-		s.f.Close()
-	}
-	l.segs = l.segs[:i]
-	l.dirDirty = true
-	return nil
 }
 
 // syncDirLocked makes the directory's entries (segments made or removed) durable.

@@ -278,10 +278,7 @@ func storeRoundIn(ctx context.Context, o storeOpts, dir string, r *storeRound) e
 			return err
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	raw := filepath.Join(dir, "raw")
+	raw := filepath.Join(dir, "raw") // dir holds the store's directory: it exists
 	var err error
 	settle()
 	if r.Raw, err = rawWrite(ctx, raw, r.LogBytes, false, o.RawDuration); err != nil {
