@@ -131,17 +131,26 @@ func (pq *processQueue) remove(done []*message.Ext) {
 func (pq *processQueue) committable() int64 {
 	pq.mu.Lock()
 	defer pq.mu.Unlock()
+	return pq.committableLocked()
+}
+
+func (pq *processQueue) committableLocked() int64 {
 	if len(pq.msgs) > 0 {
 		return pq.msgs[0].QueueOffset
 	}
 	return pq.next
 }
 
+// commit publishes the committable offset. The offset is read and published under pq.mu: two
+// handlers finishing together could otherwise publish in the reverse order of their reads and
+// leave the older position in place until the next message arrives.
 func (pq *processQueue) commit() {
 	if pq.dropped.Load() {
 		return
 	}
-	pq.c.offsets.update(pq.q, pq.committable())
+	pq.mu.Lock()
+	defer pq.mu.Unlock()
+	pq.c.offsets.update(pq.q, pq.committableLocked())
 }
 
 // setNext moves the pull position when the broker said the offset was out of range.
