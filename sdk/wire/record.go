@@ -71,6 +71,10 @@ func hostLen(a netip.AddrPort) int {
 	return 20
 }
 
+// StoreTimestampOffset is the byte offset of the store timestamp in r's encoding: it follows the
+// born host, whose length depends on its kind.
+func StoreTimestampOffset(r *Record) int { return RecordOffsetBornHost + hostLen(r.BornHost) }
+
 // RecordSize is the encoded length of r.
 func RecordSize(r *Record) int {
 	tl := 1

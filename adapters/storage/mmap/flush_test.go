@@ -322,13 +322,35 @@ func TestFlushFailureFailsWaitersAndLatches(t *testing.T) {
 
 // A write that fails half way (a full disk) refuses the batch with ErrUnavailable without
 // latching, zeroes what it wrote so no refused record can be recovered later, and the store
-// takes the next batch at the same offset.
+// takes the next batch at the same offset. The same holds for a group of single messages a
+// combiner wrote with one write: every batch of the group is refused.
 func TestFailedWriteLeavesNoRecord(t *testing.T) {
+	t.Run("batch", func(t *testing.T) {
+		testFailedWriteLeavesNoRecord(t, func(s *Store, refused []message.Message) []error {
+			_, err := s.Append(context.Background(), refused, nil)
+			return []error{err}
+		})
+	})
+	t.Run("combined", func(t *testing.T) {
+		testFailedWriteLeavesNoRecord(t, func(s *Store, refused []message.Message) []error {
+			batches := make([][]message.Message, len(refused))
+			for i := range refused {
+				batches[i] = refused[i : i+1]
+			}
+			_, errs := groupAppend(t, s, batches)
+			return errs
+		})
+	})
+}
+
+func testFailedWriteLeavesNoRecord(t *testing.T, appendRefused func(s *Store, refused []message.Message) []error) {
 	cfg := testConfig(t.TempDir())
 	var failNext atomic.Bool
+	var failedLen atomic.Int64
 	s := newStore(t, cfg, func(s *Store) {
 		s.writeAt = func(f *os.File, b []byte, off int64) (int, error) {
 			if failNext.Swap(false) {
+				failedLen.Store(int64(len(b)))
 				n, err := f.WriteAt(b[:len(b)*3/4], off)
 				if err != nil {
 					return n, err
@@ -347,11 +369,16 @@ func TestFailedWriteLeavesNoRecord(t *testing.T) {
 	_, end := s.LogBounds()
 	var refused []message.Message
 	for i := range 4 {
-		refused = append(refused, storagetest.Msg("TopicW", 0, fmt.Sprint("refused-", i, strings.Repeat("r", 200)), ""))
+		refused = append(refused, storagetest.Msg("TopicW", 0, fmt.Sprint("refused-", i, strings.Repeat("r", 200+i*37)), ""))
 	}
 	failNext.Store(true)
-	if _, err := s.Append(ctx, refused, nil); !errors.Is(err, storage.ErrUnavailable) || !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("append on a full disk: %v, want ErrUnavailable wrapping ENOSPC", err)
+	for i, err := range appendRefused(s, refused) {
+		if !errors.Is(err, storage.ErrUnavailable) || !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("append %d on a full disk: %v, want ErrUnavailable wrapping ENOSPC", i, err)
+		}
+	}
+	if n := failedLen.Load(); n < 4*200 {
+		t.Fatalf("the failed write had %d bytes, want the 4 records in one write", n)
 	}
 	if st := s.Stats(); st.Unavailable || st.LogEnd != end {
 		t.Fatalf("after a refused batch: %+v, want the store writable and the log end at %d", st, end)

@@ -88,12 +88,12 @@ func (ki *keyIndex) fail(err error) {
 // the batch's entries taken back out of the writer (the append is then refused and undone, as
 // for a consume-queue write: appends resume when space is free); any other failure stops the
 // index and the append goes on.
-func (s *Store) dispatchKeys(msgs []message.Message, res []storage.AppendResult) error {
+func (s *Store) dispatchKeys(group []*batch) error {
 	ki := s.keys.Load()
 	if ki == nil || ki.failed() != nil {
 		return nil
 	}
-	err := ki.addBatch(msgs, res)
+	err := ki.addBatches(group)
 	if err == nil {
 		return nil
 	}
@@ -105,14 +105,18 @@ func (s *Store) dispatchKeys(msgs []message.Message, res []storage.AppendResult)
 	return nil
 }
 
-func (ki *keyIndex) addBatch(msgs []message.Message, res []storage.AppendResult) error {
+// addBatches indexes placed batches with the key hashes encode computed, and commits once.
+func (ki *keyIndex) addBatches(group []*batch) error {
 	ki.batchFile, ki.batchEnd = ki.cur, ki.w
-	for i := range msgs {
-		m := &msgs[i]
-		err := ki.add(m.Topic, m.SysFlag, m.Properties[message.PropertyUniqKey], m.Properties[message.PropertyKeys],
-			res[i].PhysicalOffset, res[i].StoreTimestamp, false)
-		if err != nil {
-			return err
+	for _, b := range group {
+		for i := range b.recs {
+			phy, ts := b.res[i].PhysicalOffset, b.res[i].StoreTimestamp
+			for _, h := range b.hashes[b.recs[i].keysFrom:b.recs[i].keysTo] {
+				if err := ki.put(h, phy, ts); err != nil {
+					return err
+				}
+			}
+			ki.w.endPhy, ki.w.endTS = phy, max(ki.w.endTS, ts)
 		}
 	}
 	return ki.commit()

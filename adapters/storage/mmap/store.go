@@ -48,10 +48,13 @@ type Store struct {
 	state    int // stateNew, stateStarting, stateOpen, stateClosed
 	writePos int64
 	lastTS   int64
-	buf      []byte
-	props    []byte
+	blanks   []byte // headers of the blank records of the batches being written
+	wbuf     []byte // small chunks copied together for one write
 	chunks   []chunk
 	touched  []*cqueue
+
+	batches sync.Pool // *batch: encode buffers (encode.go)
+	comb    combiner  // combine.go
 
 	committed atomic.Int64 // end of the readable log; everything below is written and indexed
 

@@ -1,0 +1,99 @@
+package mmap
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rocketgo/rocketgo/core/message"
+	"github.com/rocketgo/rocketgo/ports/storage"
+	"github.com/rocketgo/rocketgo/ports/storage/storagetest"
+)
+
+// groupAppend appends each batch from its own goroutine and has them stored as one group: the
+// test holds the combining turn until every batch is queued, then combines them itself.
+func groupAppend(t *testing.T, s *Store, batches [][]message.Message) ([][]storage.AppendResult, []error) {
+	t.Helper()
+	c := &s.comb
+	c.turn.Lock()
+	res, errs := make([][]storage.AppendResult, len(batches)), make([]error, len(batches))
+	var wg sync.WaitGroup
+	for i, b := range batches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res[i], errs[i] = s.Append(context.Background(), b, nil)
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		n := len(c.queued)
+		c.mu.Unlock()
+		if n == len(batches) {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.turn.Unlock()
+			t.Fatalf("%d of %d batches queued", n, len(batches))
+		}
+	}
+	c.turn.Unlock()
+	s.helpDrain()
+	wg.Wait()
+	return res, errs
+}
+
+// A group of batches stored in one pass crosses segment ends: every record lies in one segment,
+// gets its own offsets, consume-queue unit and key-index entries, and all of it survives a
+// clean restart.
+func TestCombinedGroupCrossesSegmentEnds(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	s, stop := start(t, cfg)
+	var batches [][]message.Message
+	size := 0
+	for i := 0; size < 3*testSegment; i++ {
+		var b []message.Message
+		for j := range 1 + i%9 {
+			body := strings.Repeat(string(rune('a'+i%26)), 300+(i*j*97)%2800)
+			m := storagetest.Msg("TopicG", int32(i%3), fmt.Sprintf("%d-%d|%s", i, j, body), fmt.Sprint("tag", j%2))
+			m.SetProperty(message.PropertyKeys, fmt.Sprintf("key-%d-%d", i, j))
+			b = append(b, m)
+			size += len(m.Body) + 200
+		}
+		batches = append(batches, b)
+	}
+	res, errs := groupAppend(t, s, batches)
+	var all storagetest.Appended
+	for i := range batches {
+		if errs[i] != nil {
+			t.Fatalf("batch %d: %v", i, errs[i])
+		}
+		all.Msgs = append(all.Msgs, batches[i]...)
+		all.Results = append(all.Results, res[i]...)
+	}
+	segEnds := 0
+	for _, r := range all.Results {
+		if r.PhysicalOffset/testSegment != (r.PhysicalOffset+int64(r.Size)-1)/testSegment {
+			t.Fatalf("record at %d (%d bytes) spans a segment end", r.PhysicalOffset, r.Size)
+		}
+		if r.PhysicalOffset%testSegment == 0 && r.PhysicalOffset > 0 {
+			segEnds++
+		}
+	}
+	if segEnds < 2 {
+		t.Fatalf("the group began %d segments, want at least 2", segEnds)
+	}
+	check := func(s *Store) {
+		storagetest.Verify(t, s, all)
+		for i, m := range all.Msgs {
+			storagetest.ExpectHits(t, s, "TopicG", m.Properties[message.PropertyKeys], 4, all.Results[i])
+		}
+	}
+	check(s)
+	stop()
+	s2, _ := start(t, cfg)
+	check(s2)
+}
