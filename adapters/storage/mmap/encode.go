@@ -31,7 +31,7 @@ type batch struct {
 	arrived []arrival
 	end     int64
 	err     error
-	done    chan struct{} // a token when a combiner stored the batch (combine.go)
+	done    chan bool // true: a combiner stored the batch; false: the turn is handed to its owner (combine.go)
 }
 
 type batchRec struct {
@@ -50,7 +50,7 @@ func (s *Store) getBatch() *batch {
 	if b, ok := s.batches.Get().(*batch); ok {
 		return b
 	}
-	return &batch{done: make(chan struct{}, 1)}
+	return &batch{done: make(chan bool, 1)}
 }
 
 func (s *Store) putBatch(b *batch) {
