@@ -377,12 +377,22 @@ func TestResetOffsetByTime(t *testing.T) {
 	}
 }
 
-// faultyStore is the memory store with two faults a damaged or recovered log can show: the
-// record at one offset fails verification, and one unit of the first delay-level queue is a
-// hole unit (what recovery fills a gap with: offset 0, the size no record has).
+// faultyStore is the memory store with the faults a damaged or recovered log can show: the
+// record at one offset fails verification, one unit of the first delay-level queue is a hole
+// unit (what recovery fills a gap with: offset 0, the size no record has), and one unit of
+// badQueue (by default that delay-level queue) cannot be looked up.
 type faultyStore struct {
 	*memory.Store
 	corrupt, holeAt, badLookup atomic.Int64
+	badQueue                   topic.QueueRef // set before the broker starts
+}
+
+func newFaultyStore(badQueue topic.QueueRef) *faultyStore {
+	st := &faultyStore{Store: memory.New(), badQueue: badQueue}
+	st.corrupt.Store(-1)
+	st.holeAt.Store(-1)
+	st.badLookup.Store(-1)
+	return st
 }
 
 func (s *faultyStore) Message(ctx context.Context, phy int64) (message.Ext, error) {
@@ -393,7 +403,7 @@ func (s *faultyStore) Message(ctx context.Context, phy int64) (message.Ext, erro
 }
 
 func (s *faultyStore) Lookup(ctx context.Context, q topic.QueueRef, from int64, n int, dst []storage.Unit) ([]storage.Unit, error) {
-	if bad := s.badLookup.Load(); q == (topic.QueueRef{Topic: topic.ScheduleTopic}) && bad >= from && bad < from+int64(n) {
+	if bad := s.badLookup.Load(); q == s.badQueue && bad >= from && bad < from+int64(n) {
 		if from == bad { // as the mmap store answers for a unit whose queue file is gone
 			return dst, fmt.Errorf("%w: no queue file for offset %d", storage.ErrCorrupt, from)
 		}
@@ -414,10 +424,7 @@ func (s *faultyStore) Lookup(ctx context.Context, q topic.QueueRef, from int64, 
 func TestDelayLevelSkipsUnreadableRecordsAndHoles(t *testing.T) {
 	for _, fault := range []string{"corrupt", "hole", "lookup"} {
 		t.Run(fault, func(t *testing.T) {
-			st := &faultyStore{Store: memory.New()}
-			st.corrupt.Store(-1)
-			st.holeAt.Store(-1)
-			st.badLookup.Store(-1)
+			st := newFaultyStore(topic.QueueRef{Topic: topic.ScheduleTopic})
 			b, _ := startBroker(t, st, memory.NewMetaStore(), memory.NewTimerLog(), fastLevels)
 			ctx := context.Background()
 			var phys []int64

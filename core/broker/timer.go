@@ -217,6 +217,15 @@ func (t *timers) enqueueLoop(ctx context.Context) {
 		}
 		var err error
 		units, err = t.b.store.Lookup(ctx, timerQueue(), off, min(int(maxOff-off), timerEnqueueBatch), units[:0])
+		if errors.Is(err, storage.ErrCorrupt) {
+			// The queue cannot give this unit (a damaged or missing queue file): go on past it,
+			// or no later timer would be filed.
+			t.log.Warn("timer queue unit unreadable; skipped", zap.Int64("offset", off), zap.Error(err))
+			t.mu.Lock()
+			t.enqueued = max(t.enqueued, off+1)
+			t.mu.Unlock()
+			continue
+		}
 		if err != nil || len(units) == 0 {
 			t.log.Warn("timer enqueue: lookup failed", zap.Int64("offset", off), zap.Error(err))
 			t.b.sched.sleep(ctx, nil, time.Second)

@@ -16,15 +16,18 @@ import (
 	"github.com/rocketgo/rocketgo/ports/storage"
 )
 
-func delivered(e *env, topicName string) []string {
+func delivered(e *env, topicName string) []string { return bodiesIn(e.store, topicName) }
+
+// bodiesIn lists the bodies in queues 0-3 of topicName.
+func bodiesIn(st storage.MessageStore, topicName string) []string {
 	var bodies []string
 	ctx := context.Background()
 	for q := int32(0); q < 4; q++ {
 		qr := topic.QueueRef{Topic: topicName, QueueID: q}
-		_, max := e.store.QueueBounds(qr)
-		units, _ := e.store.Lookup(ctx, qr, 0, int(max), nil)
+		_, max := st.QueueBounds(qr)
+		units, _ := st.Lookup(ctx, qr, 0, int(max), nil)
 		for _, u := range units {
-			m, _ := e.store.Message(ctx, u.PhyOffset)
+			m, _ := st.Message(ctx, u.PhyOffset)
 			bodies = append(bodies, string(m.Body))
 		}
 	}

@@ -77,6 +77,13 @@ func (t *transactions) load(ctx context.Context) error {
 	for off := minOff; off < maxOff; {
 		var err error
 		units, err = st.Lookup(ctx, opQueue(), off, 256, units[:0])
+		if errors.Is(err, storage.ErrCorrupt) {
+			// A damaged op queue loses that decision, not the broker: its half message is
+			// checked back again.
+			t.log.Warn("transaction op queue unit unreadable; skipped", zap.Int64("offset", off), zap.Error(err))
+			off++
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("read transaction op queue at %d: %w", off, err)
 		}
@@ -85,9 +92,9 @@ func (t *transactions) load(ctx context.Context) error {
 		}
 		for _, u := range units {
 			off++
-			m, err := st.Message(ctx, u.PhyOffset)
-			if errors.Is(err, storage.ErrNotFound) {
-				continue // gone with retention
+			m, gone, err := unitMessage(ctx, st, t.log, opQueue(), u)
+			if gone {
+				continue // gone with retention, damaged, or a hole unit: that decision is lost
 			}
 			if err != nil {
 				return fmt.Errorf("read transaction op at %d: %w", u.PhyOffset, err)
@@ -291,6 +298,14 @@ scan:
 	for pos < end && ctx.Err() == nil {
 		var err error
 		units, err = b.store.Lookup(ctx, halfQueue(), pos, int(min(end-pos, 64)), units[:0])
+		if errors.Is(err, storage.ErrCorrupt) {
+			// The half queue cannot give this unit (a damaged or missing queue file): nothing
+			// can be decided for it, and the half messages after it must still be checked.
+			t.log.Warn("transaction check: half queue unit unreadable; skipped", zap.Int64("offset", pos), zap.Error(err))
+			t.markDone(pos)
+			pos++
+			continue
+		}
 		if err != nil || len(units) == 0 {
 			t.log.Warn("transaction check: reading the half queue failed", zap.Int64("offset", pos), zap.Error(err))
 			complete = false

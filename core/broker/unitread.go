@@ -12,7 +12,7 @@ import (
 )
 
 // unitMessage reads the message a consume-queue unit points at, for the broker's own readers of
-// system queues (delay levels, timers, half messages). gone is true when there is nothing to act
+// system queues (delay levels, timers, half and op messages). gone is true when there is nothing to act
 // on: retention removed the record (ErrNotFound), it fails verification (ErrCorrupt), or the
 // record at the unit's offset is not the unit's (a hole unit that recovery filled a gap with, or
 // damage). A reader that retried such a unit would stop its queue for good, and one that took
