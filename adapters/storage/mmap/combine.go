@@ -1,6 +1,7 @@
 package mmap
 
 import (
+	"fmt"
 	"sync"
 	"time"
 )
@@ -28,34 +29,64 @@ type combiner struct {
 // A holder of the turn makes passes over the queue for up to combineFor and then, if more
 // batches were queued in the meantime, hands the turn on to the owner of the first of them: no
 // appender combines for long while its own request waits, and the turn changes hands (a wake-up
-// and a schedule, the delay combining avoids) only that often. When the queue is empty it
-// gives the turn up and looks at the queue once more, taking the turn back if a batch came in:
-// a batch queued while the turn was held is taken by that holder's pass, by the owner it hands
-// on to, or by whoever takes the turn after it was given up; each of those looks at the queue
-// after taking the turn.
+// and a schedule, the delay combining avoids) only that often; a combiner's own answer (and the
+// arrivals its batch carries) waits at most that long plus one group. When the queue is empty
+// it gives the turn up and looks at the queue once more, taking the turn back to hand it on if
+// a batch came in: a batch queued while the turn was held is taken by that holder's pass, by
+// the owner it hands on to, or by whoever takes the turn after it was given up; each of those
+// looks at the queue after taking the turn.
 func (s *Store) commit(b *batch) {
 	c := &s.comb
 	if c.turn.TryLock() {
 		c.one[0] = b
-		s.mu.Lock()
-		s.run(c.one[:])
-		s.mu.Unlock()
+		p := s.store(c.one[:])
 		c.one[0] = nil
-		s.pass()
+		if p != nil {
+			c.handOn()
+			panic(p)
+		}
+		s.pass(nil)
 		return
 	}
 	c.mu.Lock()
 	c.queued = append(c.queued, b)
 	c.mu.Unlock()
 	if c.turn.TryLock() {
-		s.pass()
+		s.pass(b)
 	}
 	for !<-b.done { // false: the turn was handed to us, and b is still queued
-		s.pass()
+		s.pass(b)
 	}
 }
 
-// run stores the batches of group under the append lock and leaves the outcome in each.
+// store runs group through the append lock. A panic in there (a bug) must leave neither the
+// lock nor the turn held, or every later append and Stop would wait for ever, nor the group's
+// other owners waiting: store then latches the store (writes are refused until a restart
+// recovers it from the log, as the append's state is unknown), fails every batch of the group,
+// releases the lock and returns what the panic carried, for the caller to finish its turn and
+// panic again.
+func (s *Store) store(group []*batch) (panicked any) {
+	ok := false
+	s.mu.Lock()
+	defer func() {
+		if ok {
+			return
+		}
+		panicked = recover()
+		err := s.fail(fmt.Errorf("append panicked: %v", panicked))
+		s.abandonBatch()
+		s.mu.Unlock()
+		for _, b := range group {
+			b.err = fmt.Errorf("append: %w", err)
+		}
+	}()
+	s.run(group)
+	s.mu.Unlock()
+	ok = true
+	return nil
+}
+
+// run stores the batches of group and leaves the outcome in each. The caller holds mu.
 func (s *Store) run(group []*batch) {
 	for _, b := range group {
 		b.arrived = b.arrived[:0]
@@ -72,8 +103,9 @@ func (s *Store) run(group []*batch) {
 const combineFor = time.Millisecond
 
 // pass stores the queued batches, one group a pass, and then hands the turn on or gives it up
-// (see commit). The caller holds the turn.
-func (s *Store) pass() {
+// (see commit). The caller holds the turn; own is its batch if that is queued (not woken on a
+// panic, which goes up its own stack).
+func (s *Store) pass(own *batch) {
 	c := &s.comb
 	until := time.Now().Add(combineFor)
 	for {
@@ -81,25 +113,38 @@ func (s *Store) pass() {
 		q := c.queued
 		c.queued = c.draining[:0]
 		c.mu.Unlock()
+		var p any
 		if len(q) > 0 {
-			s.mu.Lock()
-			s.run(q)
-			s.mu.Unlock()
+			p = s.store(q)
 			for i, b := range q {
-				b.done <- true
+				if p == nil || b != own {
+					b.done <- true
+				}
 				q[i] = nil
 			}
 		}
 		c.draining = q[:0]
+		if p != nil {
+			c.handOn()
+			panic(p)
+		}
+		if c.pending() && time.Now().Before(until) {
+			continue
+		}
+		c.handOn()
+		return
+	}
+}
+
+// handOn ends a turn: the turn goes, still locked, to the owner of the first queued batch, or
+// with nothing queued it is given up, and taken back to hand on if a batch came in meanwhile.
+func (c *combiner) handOn() {
+	for {
 		c.mu.Lock()
 		if len(c.queued) > 0 {
-			if time.Now().Before(until) {
-				c.mu.Unlock()
-				continue
-			}
 			next := c.queued[0]
 			c.mu.Unlock()
-			next.done <- false // the turn passes to next's owner, still locked
+			next.done <- false
 			return
 		}
 		c.mu.Unlock()

@@ -2,9 +2,12 @@ package mmap
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,9 +16,18 @@ import (
 	"github.com/rocketgo/rocketgo/ports/storage/storagetest"
 )
 
-// groupAppend appends each batch from its own goroutine and has them stored as one group: the
-// test holds the combining turn until every batch is queued, then combines them itself.
+// groupAppend appends each batch from its own goroutine and has them stored as one group.
 func groupAppend(t *testing.T, s *Store, batches [][]message.Message) ([][]storage.AppendResult, []error) {
+	t.Helper()
+	wait := queueGroup(t, s, batches)
+	s.pass(nil) // stores them all as one group, then gives the turn up
+	return wait()
+}
+
+// queueGroup starts an append of each batch from its own goroutine and returns once all of them
+// are queued behind the combining turn, which it leaves held: the caller stores them as one
+// group (s.pass), then collects the outcomes with wait.
+func queueGroup(t *testing.T, s *Store, batches [][]message.Message) (wait func() ([][]storage.AppendResult, []error)) {
 	t.Helper()
 	c := &s.comb
 	c.turn.Lock()
@@ -40,9 +52,10 @@ func groupAppend(t *testing.T, s *Store, batches [][]message.Message) ([][]stora
 			t.Fatalf("%d of %d batches queued", n, len(batches))
 		}
 	}
-	s.pass() // stores them all as one group, then gives the turn up
-	wg.Wait()
-	return res, errs
+	return func() ([][]storage.AppendResult, []error) {
+		wg.Wait()
+		return res, errs
+	}
 }
 
 // A group of batches stored in one pass crosses segment ends: every record lies in one segment,
@@ -134,5 +147,82 @@ func TestCombiningUnderContention(t *testing.T) {
 			seen[r.PhysicalOffset] = true
 		}
 		storagetest.Verify(t, s, got[w])
+	}
+}
+
+// A panic in the append path (a bug) leaves neither the append lock nor the combining turn
+// held and no owner of its group waiting: the store refuses writes from then on (a restart
+// recovers it), later appends fail at once and Stop returns. Before, the next append waited
+// for ever (found in review).
+func TestPanicInAppendReleasesTheStore(t *testing.T) {
+	for _, combined := range []bool{false, true} {
+		t.Run(fmt.Sprint("combined=", combined), func(t *testing.T) {
+			var boom atomic.Bool
+			s := newStore(t, testConfig(t.TempDir()), func(s *Store) {
+				s.writeAt = func(f *os.File, b []byte, off int64) (int, error) {
+					if boom.Swap(false) {
+						panic("write hook")
+					}
+					return f.WriteAt(b, off)
+				}
+			})
+			if err := s.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			kept := storagetest.Fill(t, s, "TopicP", 1, 3, 50)
+			boom.Store(true)
+			batches := [][]message.Message{{storagetest.Msg("TopicP", 0, "p0", "")}}
+			if combined {
+				batches = append(batches, []message.Message{storagetest.Msg("TopicP", 0, "p1", "")})
+			}
+			var wait func() ([][]storage.AppendResult, []error)
+			if combined {
+				wait = queueGroup(t, s, batches) // then this goroutine combines them and panics
+			}
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Error("the panic did not reach the appender that met it")
+					}
+				}()
+				if combined {
+					s.pass(nil)
+				} else {
+					_, _ = s.Append(context.Background(), batches[0], nil)
+				}
+			}()
+			if combined {
+				done := make(chan []error, 1)
+				go func() { _, errs := wait(); done <- errs }()
+				select {
+				case errs := <-done:
+					for i, err := range errs {
+						if !errors.Is(err, storage.ErrUnavailable) {
+							t.Errorf("batch %d of the group: %v, want ErrUnavailable", i, err)
+						}
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("the group's appenders were left waiting")
+				}
+			}
+			after := make(chan error, 2)
+			go func() {
+				_, err := s.Append(context.Background(), batches[0], nil)
+				after <- err
+				after <- s.Stop(context.Background())
+			}()
+			for _, what := range []string{"append after the panic", "stop"} {
+				select {
+				case err := <-after:
+					if what == "stop" && err != nil || what != "stop" && !errors.Is(err, storage.ErrUnavailable) {
+						t.Fatalf("%s: %v", what, err)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%s never returned", what)
+				}
+			}
+			s2, _ := start(t, testConfig(s.cfg.Dir))
+			storagetest.Verify(t, s2, kept)
+		})
 	}
 }
