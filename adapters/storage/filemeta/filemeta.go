@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/durable"
 	"github.com/rocketgo/rocketgo/ports/storage"
 )
 
@@ -30,7 +31,7 @@ type Store struct {
 // New opens (creating if needed) the directory dir and removes temporary files a crash during
 // Save left behind.
 func New(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := durable.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("filemeta: create %s: %w", dir, err)
 	}
 	// Listed, not globbed: the directory's own name may hold pattern characters.
@@ -87,7 +88,7 @@ func (s *Store) Save(ctx context.Context, name string, data []byte) error {
 		_ = os.Remove(tmpName)
 		return fmt.Errorf("filemeta: save %q: %w", name, err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := durable.SyncDir(s.dir); err != nil {
 		return fmt.Errorf("filemeta: save %q: %w", name, err)
 	}
 	return nil
@@ -99,18 +100,6 @@ func writeSynced(f *os.File, data []byte) error {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
 	return err

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"go.uber.org/zap"
+
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/durable"
 )
 
 // blankHeaderSize is the length of the filler header (size and magic) that ends a segment. A
@@ -36,7 +38,7 @@ func (s *Store) writableSegment(off int64) (*segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syncDir(s.clDir); err != nil {
+	if err := durable.SyncDir(s.clDir); err != nil {
 		_ = seg.close()
 		return nil, fmt.Errorf("sync %s: %w", s.clDir, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/durable"
 	"github.com/rocketgo/rocketgo/core/topic"
 	"github.com/rocketgo/rocketgo/ports/storage"
 )
@@ -137,14 +138,14 @@ func (q *cqueue) fileFor(pos int64) (*cqFile, error) {
 }
 
 func (q *cqueue) createFile(base int64) (*cqFile, error) {
-	if err := mkdirSynced(q.dir); err != nil {
+	if err := durable.MkdirAll(q.dir); err != nil {
 		return nil, fmt.Errorf("consume queue %s: %w", q.ref, err)
 	}
 	f, err := openCQFile(filepath.Join(q.dir, fileName(base)), base, q.fileSize, true)
 	if err != nil {
 		return nil, fmt.Errorf("consume queue %s: %w", q.ref, err)
 	}
-	if err := syncDir(q.dir); err != nil {
+	if err := durable.SyncDir(q.dir); err != nil {
 		_ = f.close()
 		return nil, fmt.Errorf("consume queue %s: %w", q.ref, err)
 	}
@@ -235,7 +236,7 @@ func (q *cqueue) truncateUnits(off int64) error {
 	if keep < len(q.files) {
 		clear(q.files[keep:])
 		q.files = q.files[:keep]
-		if err := syncDir(q.dir); err != nil {
+		if err := durable.SyncDir(q.dir); err != nil {
 			return fmt.Errorf("consume queue %s: %w", q.ref, err)
 		}
 	}
@@ -266,19 +267,4 @@ func (q *cqueue) close() error {
 	}
 	q.files = nil
 	return errors.Join(errs...)
-}
-
-// mkdirSynced creates dir and its missing parents, making each new entry durable.
-func mkdirSynced(dir string) error {
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	}
-	parent := filepath.Dir(dir)
-	if err := mkdirSynced(parent); err != nil {
-		return err
-	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return err
-	}
-	return syncDir(parent)
 }

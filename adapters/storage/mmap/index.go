@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/durable"
 	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"os"
 	"path/filepath"
@@ -133,7 +134,7 @@ func (s *Store) DeleteTopic(_ context.Context, topicName string) error {
 	dir := filepath.Join(s.cqDir, topicName)
 	if err := os.RemoveAll(dir); err != nil {
 		errs = append(errs, err)
-	} else if err := syncDir(s.cqDir); err != nil && !errors.Is(err, os.ErrNotExist) {
+	} else if err := durable.SyncDir(s.cqDir); err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, err)
 	}
 	s.mu.Unlock()

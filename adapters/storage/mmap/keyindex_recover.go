@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/durable"
 	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"os"
 	"path/filepath"
@@ -47,7 +48,7 @@ func (s *Store) recoverKeyIndex(ctx context.Context, logEnd int64) (err error) {
 		}
 		s.keys.Store(ki) // queries and appends see it only once it is complete
 	}()
-	if err := mkdirSynced(ki.dir); err != nil {
+	if err := durable.MkdirAll(ki.dir); err != nil {
 		return fmt.Errorf("key index: %w", err)
 	}
 	var rec idxRecovery
@@ -162,7 +163,7 @@ func (ki *keyIndex) dropFrom(names []int64, rec *idxRecovery) error {
 		}
 		rec.dropped++
 	}
-	return syncDir(ki.dir)
+	return durable.SyncDir(ki.dir)
 }
 
 // parseIdxName reads a yyyyMMddHHmmssSSS file name as a number.
@@ -191,7 +192,7 @@ func (s *Store) cutKeyIndex(ki *keyIndex, logEnd int64, rec *idxRecovery) error 
 		rec.truncated = true
 		if !h.empty() && h.beginPhy >= logEnd && len(ki.files) > 1 {
 			ki.files = ki.files[:len(ki.files)-1]
-			err := errors.Join(f.close(), removeIdxFile(f.name), syncDir(ki.dir))
+			err := errors.Join(f.close(), removeIdxFile(f.name), durable.SyncDir(ki.dir))
 			if err != nil {
 				return fmt.Errorf("key index: %w", err)
 			}

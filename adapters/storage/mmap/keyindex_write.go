@@ -3,6 +3,7 @@ package mmap
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/durable"
 	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"os"
 	"path/filepath"
@@ -365,7 +366,7 @@ func (ki *keyIndex) create(prev idxHeader) (*idxFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syncDir(ki.dir); err != nil {
+	if err := durable.SyncDir(ki.dir); err != nil {
 		_ = f.close()
 		return nil, fmt.Errorf("sync %s: %w", ki.dir, err)
 	}
@@ -513,7 +514,7 @@ func (ki *keyIndex) trimBelow(logMin int64) (int, error) {
 	}
 	clear(ki.files[:n])
 	ki.files = ki.files[n:]
-	if serr := syncDir(ki.dir); serr != nil && err == nil {
+	if serr := durable.SyncDir(ki.dir); serr != nil && err == nil {
 		err = serr
 	}
 	return n, err

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/durable"
 	"github.com/rocketgo/rocketgo/adapters/storage/internal/records"
 	"math"
 	"os"
@@ -116,7 +117,7 @@ type span struct{ from, to int64 }
 func (s *Store) recover(ctx context.Context) error {
 	started := time.Now()
 	for _, d := range []string{s.clDir, s.cqDir} {
-		if err := mkdirSynced(d); err != nil {
+		if err := durable.MkdirAll(d); err != nil {
 			return err
 		}
 	}
@@ -376,7 +377,7 @@ func (q *cqueue) dropEmptyTail() error {
 		removed = true
 	}
 	if removed {
-		if err := syncDir(q.dir); err != nil {
+		if err := durable.SyncDir(q.dir); err != nil {
 			return fmt.Errorf("consume queue %s: %w", q.ref, err)
 		}
 	}
@@ -687,7 +688,7 @@ func (s *Store) cutLog(end int64, rec *recovery) error {
 	if len(s.segs) > i+1 {
 		clear(s.segs[i+1:])
 		s.segs = s.segs[:i+1]
-		if err := syncDir(s.clDir); err != nil {
+		if err := durable.SyncDir(s.clDir); err != nil {
 			return fmt.Errorf("sync %s: %w", s.clDir, err)
 		}
 	}

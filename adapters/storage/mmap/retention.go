@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/durable"
 	"github.com/rocketgo/rocketgo/ports/storage"
 )
 
@@ -190,7 +191,7 @@ func (s *Store) deleteSegments(limit int, due func(*segment) bool) int {
 		n++
 	}
 	if n > 0 {
-		if err := syncDir(s.clDir); err != nil {
+		if err := durable.SyncDir(s.clDir); err != nil {
 			s.log.Warn("sync commit log directory", zap.Error(err))
 		}
 	}
@@ -239,7 +240,7 @@ func (s *Store) trimQueueHeads(logMin int64) {
 			}
 		}
 		if len(gone) > 0 {
-			if err := syncDir(q.dir); err != nil {
+			if err := durable.SyncDir(q.dir); err != nil {
 				s.log.Warn("sync consume queue directory", zap.Stringer("queue", q.ref), zap.Error(err))
 			}
 		}

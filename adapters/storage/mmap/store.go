@@ -27,6 +27,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/durable"
 	"github.com/rocketgo/rocketgo/core/topic"
 	"github.com/rocketgo/rocketgo/ports/storage"
 )
@@ -153,7 +154,7 @@ func (s *Store) finishStart(err error) error {
 }
 
 func (s *Store) open(ctx context.Context) error {
-	if err := mkdirSynced(s.cfg.Dir); err != nil {
+	if err := durable.MkdirAll(s.cfg.Dir); err != nil {
 		return err
 	}
 	lf, err := lockDir(s.cfg.Dir)

@@ -29,19 +29,6 @@ func unmap(b []byte) error {
 	return syscall.Munmap(b)
 }
 
-// syncDir makes the entries of dir (created, removed or renamed files) durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // lockDir takes an exclusive advisory lock on dir/lock, so two processes never share a store.
 func lockDir(dir string) (*os.File, error) {
 	f, err := os.OpenFile(dir+"/lock", os.O_RDWR|os.O_CREATE, 0o644)

@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 
 	"go.uber.org/zap"
+
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/durable"
 )
 
 // warmer keeps the commit log ready ahead of the appends, on its own goroutine:
@@ -208,5 +210,5 @@ func (s *Store) dropWarmSegments() error {
 		return nil
 	}
 	s.segs = s.segs[:n]
-	return syncDir(s.clDir)
+	return durable.SyncDir(s.clDir)
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rocketgo/rocketgo/adapters/storage/internal/durable"
 	"github.com/rocketgo/rocketgo/ports/storage"
 )
 
@@ -54,7 +55,7 @@ func Open(dir string, perFile int) (*Log, error) {
 	if perFile <= 0 {
 		perFile = DefaultSegmentEntries
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := durable.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("timer log dir: %w", err)
 	}
 	l := &Log{dir: dir, perFile: int64(perFile)}
@@ -118,13 +119,8 @@ func Open(dir string, perFile int) (*Log, error) {
 
 // syncDirLocked makes the directory's entries (segments made or removed) durable.
 func (l *Log) syncDirLocked() error {
-	d, err := os.Open(l.dir)
-	if err != nil {
-		return fmt.Errorf("timer log dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("timer log dir sync: %w", err)
+	if err := durable.SyncDir(l.dir); err != nil {
+		return fmt.Errorf("timer log: %w", err)
 	}
 	l.dirDirty = false
 	return nil
