@@ -91,7 +91,7 @@ func (q *cqueue) write(off int64, b []byte) error {
 			return err
 		}
 		n := min(int64(len(b)), f.base+q.fileSize-pos)
-		if _, err := writeMapped(f.f, f.data, &f.r, b[:n], pos-f.base, cqReserveChunk); err != nil {
+		if _, err := writeMapped(f.f, f.data, &f.r, b[:n], pos-f.base, cqReserveChunk, indexCopyMax); err != nil {
 			return fmt.Errorf("write consume queue %s: %w", q.ref, err)
 		}
 		b, pos = b[n:], pos+n

@@ -247,7 +247,7 @@ func (ki *keyIndex) stage(slot int64, n int32) {
 func (ki *keyIndex) commit() error {
 	f := ki.cur
 	if len(ki.pending) > 0 {
-		if _, err := writeMapped(f.f, f.data, &f.r, ki.pending, f.lay.entryPos(int64(ki.first)), idxReserveChunk); err != nil {
+		if _, err := writeMapped(f.f, f.data, &f.r, ki.pending, f.lay.entryPos(int64(ki.first)), idxReserveChunk, indexCopyMax); err != nil {
 			return fmt.Errorf("write index file %s: %w", f.name, err)
 		}
 		f.setSlots(ki.staged)

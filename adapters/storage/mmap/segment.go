@@ -3,6 +3,7 @@ package mmap
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 )
@@ -44,7 +45,7 @@ func (s *segment) write(b []byte, off int64) (int, error) {
 
 // copyIn copies b to offset off through the mapping, into blocks reserved first.
 func (s *segment) copyIn(b []byte, off int64) (int, error) {
-	return writeMapped(s.f, s.data, &s.r, b, off, logReserveChunk)
+	return writeMapped(s.f, s.data, &s.r, b, off, logReserveChunk, math.MaxInt) // callers copy small appends only (writeLog)
 }
 
 // openSegment opens (create: creates) the segment file of base in dir and maps it. An existing
