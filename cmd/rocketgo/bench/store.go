@@ -34,6 +34,10 @@ const (
 	storeSyncTarget  = 0.5
 	storeSyncWriters = 64
 	rawChunk         = 64 << 10
+	// A phase's progress is marked every rawMarkEvery bytes of a raw write (a few times a
+	// second at disk speed, not enough to cost it anything) and every paceTick of the store's.
+	rawMarkEvery = 64 << 20
+	paceTick     = 25 * time.Millisecond
 )
 
 type storeOpts struct {
@@ -117,6 +121,7 @@ type storeRound struct {
 	Elapsed  time.Duration
 	CPU      time.Duration // this process, during the appends
 	Flushes  uint64        // flush rounds (fdatasync passes over the log) during the appends
+	Pace     pace          // the log's growth during the appends
 	Raw      rawResult     // buffered write(2), 64 KiB
 	RawSync  rawResult     // write(2) + fdatasync, 64 KiB
 }
@@ -124,6 +129,7 @@ type storeRound struct {
 type rawResult struct {
 	Bytes   int64
 	Elapsed time.Duration
+	Pace    pace
 }
 
 func (r rawResult) mbps() float64 { return mbps(r.Bytes, r.Elapsed) }
@@ -186,9 +192,9 @@ func (r *storeResult) format(w io.Writer) {
 	if n > 1 {
 		for i := range r.Rounds {
 			rd := &r.Rounds[i]
-			fmt.Fprintf(w, "round %d: store %.1f MB/s, %.0f msgs/s, %.2f µs CPU/msg (%.1f MiB in %v); raw %.1f MB/s; raw+fdatasync %.1f MB/s; ratios %.2f, %.2f\n",
-				i+1, rd.storeMBps(), rd.msgsPerSec(), rd.cpuPerMsg(), float64(rd.LogBytes)/(1<<20), rd.Elapsed.Round(time.Millisecond),
-				rd.Raw.mbps(), rd.RawSync.mbps(), rd.ratioBuffered(), rd.ratioSync())
+			fmt.Fprintf(w, "round %d: store %.1f MB/s%s, %.0f msgs/s, %.2f µs CPU/msg (%.1f MiB in %v); raw %.1f MB/s%s; raw+fdatasync %.1f MB/s; ratios %.2f, %.2f\n",
+				i+1, rd.storeMBps(), halvesOf(rd.Pace), rd.msgsPerSec(), rd.cpuPerMsg(), float64(rd.LogBytes)/(1<<20), rd.Elapsed.Round(time.Millisecond),
+				rd.Raw.mbps(), halvesOf(rd.Raw.Pace), rd.RawSync.mbps(), rd.ratioBuffered(), rd.ratioSync())
 		}
 	}
 	of := ""
@@ -211,9 +217,57 @@ func (r *storeResult) format(w io.Writer) {
 	fmt.Fprintf(w, "raw    write(2) 64 KiB, no sync:    %.1f MB/s%s\n", r.median(func(rd *storeRound) float64 { return rd.Raw.mbps() }), of)
 	fmt.Fprintf(w, "raw    write(2)+fdatasync 64 KiB:   %.1f MB/s%s\n", r.median(func(rd *storeRound) float64 { return rd.RawSync.mbps() }), of)
 	ra, rs := r.median((*storeRound).ratioBuffered), r.median((*storeRound).ratioSync)
-	fmt.Fprintf(w, "ratio  store / raw buffered:         %.2f%s\n", ra, verdict(o.Flush == mmap.FlushAsync, ra, storeAsyncTarget, "async"))
+	caveat := ""
+	if n := r.roundsSlowed(); n > 0 {
+		caveat = fmt.Sprintf(", but %d of %d rounds had a phase that slowed (notes below)", n, len(r.Rounds))
+	}
+	fmt.Fprintf(w, "ratio  store / raw buffered:         %.2f%s%s\n", ra, verdict(o.Flush == mmap.FlushAsync, ra, storeAsyncTarget, "async"), caveat)
 	fmt.Fprintf(w, "ratio  store / raw write+fdatasync:  %.2f%s\n", rs,
 		verdict(o.Flush == mmap.FlushSync && o.Writers == storeSyncWriters, rs, storeSyncTarget, fmt.Sprintf("sync with %d writers", storeSyncWriters)))
+	r.warnSlowed(w)
+}
+
+// halvesOf is " (first half X, second half Y)" when p can be split, else "".
+func halvesOf(p pace) string {
+	first, second, ok := p.halves()
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" (halves %.0f, %.0f)", first, second)
+}
+
+// roundsSlowed counts the rounds in which the store or the buffered raw write slowed.
+func (r *storeResult) roundsSlowed() int {
+	n := 0
+	for i := range r.Rounds {
+		_, store := r.Rounds[i].Pace.slowed()
+		_, raw := r.Rounds[i].Raw.Pace.slowed()
+		if store || raw {
+			n++
+		}
+	}
+	return n
+}
+
+// warnSlowed says so when a phase ran its second half at less than half the rate of its first
+// (pace says why that happens): a ratio against such a phase compares two conditions of the
+// machine, not the store and the disk.
+func (r *storeResult) warnSlowed(w io.Writer) {
+	for i := range r.Rounds {
+		rd := &r.Rounds[i]
+		for _, ph := range []struct {
+			name string
+			p    pace
+		}{{"store", rd.Pace}, {"raw write", rd.Raw.Pace}} {
+			after, ok := ph.p.slowed()
+			if !ok {
+				continue
+			}
+			first, second, _ := ph.p.halves()
+			fmt.Fprintf(w, "note   round %d: the %s slowed after %d MiB, from %.0f MB/s in its first half to %.0f in its second: the machine stopped giving it memory or disk at the same speed, so the ratios of this round compare two conditions of the machine; --mib under %d measures both phases in the first\n",
+				i+1, ph.name, after>>20, first, second, after>>20)
+		}
+	}
 }
 
 func verdict(applies bool, got, target float64, what string) string {
@@ -346,6 +400,17 @@ func appendPhase(ctx context.Context, o storeOpts, dir string, r *storeRound) er
 	cpu0, start := selfCPU(), time.Now()
 	timer := time.AfterFunc(o.Duration, func() { stop.Store(true) })
 	defer timer.Stop()
+	sampled := make(chan struct{})
+	go func() { // the log's growth, for the report's halves
+		defer close(sampled)
+		tick := time.NewTicker(paceTick)
+		defer tick.Stop()
+		for !stop.Load() && ctx.Err() == nil {
+			<-tick.C
+			_, end := s.LogBounds()
+			r.Pace.mark(end-logStart, time.Since(start))
+		}
+	}()
 	for w := range batches {
 		wg.Add(1)
 		go func(msgs []message.Message) {
@@ -368,6 +433,9 @@ func appendPhase(ctx context.Context, o storeOpts, dir string, r *storeRound) er
 	r.Elapsed, r.CPU = time.Since(start), selfCPU()-cpu0
 	_, logEnd := s.LogBounds()
 	r.Msgs, r.LogBytes = sent.Load(), logEnd-logStart
+	stop.Store(true)
+	<-sampled
+	r.Pace.mark(r.LogBytes, r.Elapsed)
 	r.Flushes = s.Stats().Flushes - flushes0
 	if first != nil {
 		return fmt.Errorf("append: %w", first)
@@ -386,7 +454,10 @@ func rawWrite(ctx context.Context, path string, n int64, sync bool, limit time.D
 	defer f.Close()
 	buf := []byte(strings.Repeat("x", rawChunk))
 	n = max(n, rawChunk)
-	var done int64
+	var (
+		done int64
+		p    pace
+	)
 	start := time.Now()
 	deadline := start.Add(limit)
 	for done < n && ctx.Err() == nil {
@@ -400,9 +471,17 @@ func rawWrite(ctx context.Context, path string, n int64, sync bool, limit time.D
 			}
 		}
 		done += c
-		if done%(16*rawChunk) == 0 && time.Now().After(deadline) {
-			break
+		if done%(16*rawChunk) == 0 {
+			now := time.Now()
+			if done%rawMarkEvery == 0 {
+				p.mark(done, now.Sub(start))
+			}
+			if now.After(deadline) {
+				break
+			}
 		}
 	}
-	return rawResult{Bytes: done, Elapsed: time.Since(start)}, ctx.Err()
+	elapsed := time.Since(start)
+	p.mark(done, elapsed)
+	return rawResult{Bytes: done, Elapsed: elapsed, Pace: p}, ctx.Err()
 }

@@ -73,6 +73,27 @@ func TestStoreReport(t *testing.T) {
 			t.Errorf("report of 3 rounds lacks %q:\n%s", want, b.String())
 		}
 	}
+	if strings.Contains(b.String(), "note") || strings.Contains(b.String(), "slowed") || strings.Contains(b.String(), "halves") {
+		t.Errorf("a report without paces speaks of them:\n%s", b.String())
+	}
+
+	// Round 2's raw write ran 3000 MB/s for 2 GB, then 300 MB/s: its halves, a note that
+	// says where it slowed, and the verdict's caveat. The store's even pace gets halves only.
+	r.Rounds[1].Pace = pace{{450e6, 500 * time.Millisecond}, {900e6, time.Second}}
+	r.Rounds[1].Raw.Pace = pace{{1000e6, time.Second / 3}, {2000e6, 2 * time.Second / 3}, {2300e6, 5 * time.Second / 3}}
+	b.Reset()
+	r.format(&b)
+	for _, want := range []string{"store 900.0 MB/s (halves 900, 900)", "raw 1800.0 MB/s (halves 3000, 300)",
+		"(target for async >= 0.80: MET), but 1 of 3 rounds had a phase that slowed (notes below)",
+		"note   round 2: the raw write slowed after 1907 MiB, from 3000 MB/s in its first half to 300 in its second",
+		"--mib under 1907"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report with a slowed raw write lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Count(b.String(), "note   round") != 1 {
+		t.Errorf("want one note:\n%s", b.String())
+	}
 }
 
 // A tiny run end to end: a store in a temporary directory, the raw file, the report, and
