@@ -4,12 +4,12 @@ import "time"
 
 // pace is a phase's progress: how many bytes it had written at each mark, oldest first. A
 // phase whose second half runs much slower than its first did not measure one thing: on the
-// 2-core VM these figures come from, the host backs guest memory on first touch, and once the
-// few GB it keeps backed are used every new page, anonymous or page cache, costs ~13 µs
-// (touching 512 MiB chunks of fresh anonymous memory: 1.7-1.9 GB/s for the first 2.5-3 GB,
-// 0.23-0.46 GB/s after). A raw write of 3 GB then runs at 3 GB/s for its first 2.5 GB and at a
-// tenth of that for the rest, and its average says more about where it crossed that line than
-// about the disk.
+// 2-core VM these figures come from, only the few GB of guest memory used most recently are
+// fast to touch, and past them every new page, anonymous or page cache, costs ~13 µs (the host
+// backs it on first touch; touching 512 MiB chunks of fresh anonymous memory: 1.5-1.9 GB/s for
+// the first 2.5-3 GB, 0.2-0.46 GB/s after, also when paced at 800 MB/s). A raw write of 3 GB
+// then runs at ~3 GB/s for its first 2-2.5 GB and at a fifth of that for the rest, and its
+// average says more about where it crossed that line than about the disk.
 type pace []paceMark
 
 type paceMark struct {
