@@ -251,23 +251,62 @@ func (r *storeResult) roundsSlowed() int {
 
 // warnSlowed says so when a phase ran its second half at less than half the rate of its first
 // (pace says why that happens): a ratio against such a phase compares two conditions of the
-// machine, not the store and the disk.
+// machine, not the store and the disk. One note per phase, over the rounds it slowed in.
 func (r *storeResult) warnSlowed(w io.Writer) {
-	for i := range r.Rounds {
-		rd := &r.Rounds[i]
-		for _, ph := range []struct {
-			name string
-			p    pace
-		}{{"store", rd.Pace}, {"raw write", rd.Raw.Pace}} {
-			after, ok := ph.p.slowed()
+	for _, ph := range []struct {
+		name string
+		of   func(*storeRound) pace
+	}{
+		{"store", func(rd *storeRound) pace { return rd.Pace }},
+		{"raw write", func(rd *storeRound) pace { return rd.Raw.Pace }},
+	} {
+		var (
+			rounds               []string
+			after, first, second []float64
+		)
+		for i := range r.Rounds {
+			p := ph.of(&r.Rounds[i])
+			at, ok := p.slowed()
 			if !ok {
 				continue
 			}
-			first, second, _ := ph.p.halves()
-			fmt.Fprintf(w, "note   round %d: the %s slowed after %d MiB, from %.0f MB/s in its first half to %.0f in its second: the machine stopped giving it memory or disk at the same speed, so the ratios of this round compare two conditions of the machine; --mib under %d measures both phases in the first\n",
-				i+1, ph.name, after>>20, first, second, after>>20)
+			f, s, _ := p.halves()
+			rounds = append(rounds, strconv.Itoa(i+1))
+			after, first, second = append(after, float64(at>>20)), append(first, f), append(second, s)
 		}
+		if len(rounds) == 0 {
+			continue
+		}
+		word := "round"
+		if len(rounds) > 1 {
+			word = "rounds"
+		}
+		fmt.Fprintf(w, "note   the %s slowed within its phase in %s %s: after %s MiB, from %s MB/s in its first half to %s in its second. The machine stopped giving it memory or disk at the same speed, so those rounds' ratios compare two conditions of the machine; --mib under %.0f keeps every phase before that point\n",
+			ph.name, word, strings.Join(rounds, ", "), rangeOf(after), rangeOf(first), rangeOf(second), spreadOf(after).Min*r.bodyShare())
 	}
+}
+
+// bodyShare is the part of the log that is message bodies: --mib counts bodies, the phases
+// write whole records.
+func (r *storeResult) bodyShare() float64 {
+	var bodies, log int64
+	for _, rd := range r.Rounds {
+		bodies, log = bodies+rd.Msgs*int64(r.Opts.Size), log+rd.LogBytes
+	}
+	if bodies <= 0 || log <= 0 {
+		return 1
+	}
+	return min(1, float64(bodies)/float64(log))
+}
+
+// rangeOf prints the range of vs (non-empty) as "lo" or "lo-hi", rounded.
+func rangeOf(vs []float64) string {
+	sp := spreadOf(vs)
+	lo, hi := fmt.Sprintf("%.0f", sp.Min), fmt.Sprintf("%.0f", sp.Max)
+	if lo == hi {
+		return lo
+	}
+	return lo + "-" + hi
 }
 
 func verdict(applies bool, got, target float64, what string) string {

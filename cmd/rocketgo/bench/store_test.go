@@ -85,14 +85,37 @@ func TestStoreReport(t *testing.T) {
 	r.format(&b)
 	for _, want := range []string{"store 900.0 MB/s (halves 900, 900)", "raw 1800.0 MB/s (halves 3000, 300)",
 		"(target for async >= 0.80: MET), but 1 of 3 rounds had a phase that slowed (notes below)",
-		"note   round 2: the raw write slowed after 1907 MiB, from 3000 MB/s in its first half to 300 in its second",
-		"--mib under 1907"} {
+		"note   the raw write slowed within its phase in round 2: after 1907 MiB, from 3000 MB/s in its first half to 300 in its second.",
+		"--mib under 1907 keeps"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report with a slowed raw write lacks %q:\n%s", want, b.String())
 		}
 	}
-	if strings.Count(b.String(), "note   round") != 1 {
+	if strings.Count(b.String(), "note   ") != 1 {
 		t.Errorf("want one note:\n%s", b.String())
+	}
+
+	// Two rounds slowed: one note over both, with the ranges, and --mib under the lower point.
+	r.Rounds[0].Raw.Pace = pace{{500e6, time.Second / 6}, {1000e6, time.Second / 3}, {1200e6, time.Second}}
+	b.Reset()
+	r.format(&b)
+	for _, want := range []string{"2 of 3 rounds had a phase that slowed",
+		"the raw write slowed within its phase in rounds 1, 2: after 953-1907 MiB, from 3000 MB/s in its first half to 300 in its second.",
+		"--mib under 953 keeps"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report with two slowed raw writes lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Count(b.String(), "note   ") != 1 {
+		t.Errorf("want one note:\n%s", b.String())
+	}
+	// --mib counts bodies: with 512-byte bodies in records of 1000 bytes, under 953 MiB of log
+	// is under 488 MiB of bodies.
+	r.Opts.Size = 512
+	b.Reset()
+	r.format(&b)
+	if !strings.Contains(b.String(), "--mib under 488 keeps") {
+		t.Errorf("advice not in bodies:\n%s", b.String())
 	}
 }
 
