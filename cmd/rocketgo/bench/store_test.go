@@ -40,20 +40,23 @@ func TestStoreReport(t *testing.T) {
 			RawSync: rawResult{Bytes: 150e6, Elapsed: time.Second},
 		}},
 	}
-	var b bytes.Buffer
-	r.format(&b)
-	for _, want := range []string{"100.0 MB/s", "1000 msgs/s", "4.00 µs CPU/msg", "400.0 MB/s", "150.0 MB/s",
-		"store / raw buffered:         0.25\n", "0.67  (target for sync with 64 writers >= 0.50: MET)"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, b.String())
+	// report formats r and checks that the text holds every one of wants.
+	report := func(what string, wants ...string) string {
+		t.Helper()
+		var b bytes.Buffer
+		r.format(&b)
+		for _, want := range wants {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("%s: the report lacks %q:\n%s", what, want, b.String())
+			}
 		}
+		return b.String()
 	}
+	report("sync", "100.0 MB/s", "1000 msgs/s", "4.00 µs CPU/msg", "400.0 MB/s", "150.0 MB/s",
+		"store / raw buffered:         0.25\n", "0.67  (target for sync with 64 writers >= 0.50: MET)")
 	r.Opts.Flush, r.Opts.Writers = "async", 1
-	b.Reset()
-	r.format(&b)
-	if !strings.Contains(b.String(), "0.25  (target for async >= 0.80: MISSED)") || strings.Contains(b.String(), "sync with 64") ||
-		strings.Contains(b.String(), "round 1") {
-		t.Errorf("async report:\n%s", b.String())
+	if out := report("async", "0.25  (target for async >= 0.80: MISSED)"); strings.Contains(out, "sync with 64") || strings.Contains(out, "round 1") {
+		t.Errorf("async report:\n%s", out)
 	}
 
 	// Several rounds: a line each, and the verdict is the median round's ratio, not the ratio
@@ -63,60 +66,38 @@ func TestStoreReport(t *testing.T) {
 			Raw: rawResult{Bytes: rawMB * 1e6, Elapsed: time.Second}, RawSync: rawResult{Bytes: 100e6, Elapsed: time.Second}}
 	}
 	r.Rounds = []storeRound{round(800, 1000), round(900, 1800), round(700, 800)}
-	b.Reset()
-	r.format(&b)
-	for _, want := range []string{"round 1: store 800.0 MB/s", "round 3: store 700.0 MB/s", "ratios 0.88, 7.00",
+	out := report("3 rounds", "round 1: store 800.0 MB/s", "round 3: store 700.0 MB/s", "ratios 0.88, 7.00",
 		"store  flush=async batch=1 writers=1 size=1024: 800.0 MB/s, 800000 msgs/s", "medians of 3 rounds",
 		"no sync:    1000.0 MB/s", "store / raw buffered:         0.80  (target for async >= 0.80: MET)",
-		"store / raw write+fdatasync:  8.00"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("report of 3 rounds lacks %q:\n%s", want, b.String())
-		}
-	}
-	if strings.Contains(b.String(), "note") || strings.Contains(b.String(), "slowed") || strings.Contains(b.String(), "halves") {
-		t.Errorf("a report without paces speaks of them:\n%s", b.String())
+		"store / raw write+fdatasync:  8.00")
+	if strings.Contains(out, "note") || strings.Contains(out, "slowed") || strings.Contains(out, "halves") {
+		t.Errorf("a report without paces speaks of them:\n%s", out)
 	}
 
 	// Round 2's raw write ran 3000 MB/s for 2 GB, then 300 MB/s: its halves, a note that
 	// says where it slowed, and the verdict's caveat. The store's even pace gets halves only.
 	r.Rounds[1].Pace = pace{{450e6, 500 * time.Millisecond}, {900e6, time.Second}}
 	r.Rounds[1].Raw.Pace = pace{{1000e6, time.Second / 3}, {2000e6, 2 * time.Second / 3}, {2300e6, 5 * time.Second / 3}}
-	b.Reset()
-	r.format(&b)
-	for _, want := range []string{"store 900.0 MB/s (halves 900, 900)", "raw 1800.0 MB/s (halves 3000, 300)",
+	out = report("a slowed raw write", "store 900.0 MB/s (halves 900, 900)", "raw 1800.0 MB/s (halves 3000, 300)",
 		"(target for async >= 0.80: MET), but 1 of 3 rounds had a phase that slowed (notes below)",
 		"note   the raw write slowed within its phase in round 2: after 1907 MiB, from 3000 MB/s in its first half to 300 in its second.",
-		"--mib under 1907 keeps"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("report with a slowed raw write lacks %q:\n%s", want, b.String())
-		}
-	}
-	if strings.Count(b.String(), "note   ") != 1 {
-		t.Errorf("want one note:\n%s", b.String())
+		"--mib under 1907 keeps")
+	if strings.Count(out, "note   ") != 1 {
+		t.Errorf("want one note:\n%s", out)
 	}
 
 	// Two rounds slowed: one note over both, with the ranges, and --mib under the lower point.
 	r.Rounds[0].Raw.Pace = pace{{500e6, time.Second / 6}, {1000e6, time.Second / 3}, {1200e6, time.Second}}
-	b.Reset()
-	r.format(&b)
-	for _, want := range []string{"2 of 3 rounds had a phase that slowed",
+	out = report("two slowed raw writes", "2 of 3 rounds had a phase that slowed",
 		"the raw write slowed within its phase in rounds 1, 2: after 953-1907 MiB, from 3000 MB/s in its first half to 300 in its second.",
-		"--mib under 953 keeps"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("report with two slowed raw writes lacks %q:\n%s", want, b.String())
-		}
-	}
-	if strings.Count(b.String(), "note   ") != 1 {
-		t.Errorf("want one note:\n%s", b.String())
+		"--mib under 953 keeps")
+	if strings.Count(out, "note   ") != 1 {
+		t.Errorf("want one note:\n%s", out)
 	}
 	// --mib counts bodies: with 512-byte bodies in records of 1000 bytes, under 953 MiB of log
 	// is under 488 MiB of bodies.
 	r.Opts.Size = 512
-	b.Reset()
-	r.format(&b)
-	if !strings.Contains(b.String(), "--mib under 488 keeps") {
-		t.Errorf("advice not in bodies:\n%s", b.String())
-	}
+	report("512-byte bodies", "--mib under 488 keeps")
 }
 
 // A tiny run end to end: a store in a temporary directory, the raw file, the report, and
