@@ -227,7 +227,8 @@ func (r *storeResult) format(w io.Writer) {
 	r.warnSlowed(w)
 }
 
-// halvesOf is " (first half X, second half Y)" when p can be split, else "".
+// halvesOf is " (halves X, Y)", the MB/s of p's first and second half, when p can be split,
+// else "".
 func halvesOf(p pace) string {
 	first, second, ok := p.halves()
 	if !ok {
@@ -236,14 +237,29 @@ func halvesOf(p pace) string {
 	return fmt.Sprintf(" (halves %.0f, %.0f)", first, second)
 }
 
-// roundsSlowed counts the rounds in which the store or the buffered raw write slowed.
+// pacedPhase is a phase whose pace the report checks: the store and the buffered raw write,
+// the two the async ratio is taken between.
+type pacedPhase struct {
+	name string
+	of   func(*storeRound) pace
+}
+
+func pacedPhases() []pacedPhase {
+	return []pacedPhase{
+		{"store", func(rd *storeRound) pace { return rd.Pace }},
+		{"raw write", func(rd *storeRound) pace { return rd.Raw.Pace }},
+	}
+}
+
+// roundsSlowed counts the rounds in which a paced phase slowed.
 func (r *storeResult) roundsSlowed() int {
 	n := 0
 	for i := range r.Rounds {
-		_, store := r.Rounds[i].Pace.slowed()
-		_, raw := r.Rounds[i].Raw.Pace.slowed()
-		if store || raw {
-			n++
+		for _, ph := range pacedPhases() {
+			if _, ok := ph.of(&r.Rounds[i]).slowed(); ok {
+				n++
+				break
+			}
 		}
 	}
 	return n
@@ -253,13 +269,7 @@ func (r *storeResult) roundsSlowed() int {
 // (pace says why that happens): a ratio against such a phase compares two conditions of the
 // machine, not the store and the disk. One note per phase, over the rounds it slowed in.
 func (r *storeResult) warnSlowed(w io.Writer) {
-	for _, ph := range []struct {
-		name string
-		of   func(*storeRound) pace
-	}{
-		{"store", func(rd *storeRound) pace { return rd.Pace }},
-		{"raw write", func(rd *storeRound) pace { return rd.Raw.Pace }},
-	} {
+	for _, ph := range pacedPhases() {
 		var (
 			rounds               []string
 			after, first, second []float64
@@ -281,7 +291,7 @@ func (r *storeResult) warnSlowed(w io.Writer) {
 		if len(rounds) > 1 {
 			word = "rounds"
 		}
-		fmt.Fprintf(w, "note   the %s slowed within its phase in %s %s: after %s MiB, from %s MB/s in its first half to %s in its second. The machine stopped giving it memory or disk at the same speed, so those rounds' ratios compare two conditions of the machine; --mib under %.0f keeps every phase before that point\n",
+		fmt.Fprintf(w, "note   the %s slowed within its phase in %s %s: after %s MiB, from %s MB/s in its first half to %s in its second. The machine stopped giving it memory or disk at the same speed, so the ratios of the rounds it slowed in compare two conditions of the machine; --mib under %.0f keeps every phase before that point\n",
 			ph.name, word, strings.Join(rounds, ", "), rangeOf(after), rangeOf(first), rangeOf(second), spreadOf(after).Min*r.bodyShare())
 	}
 }
@@ -444,8 +454,11 @@ func appendPhase(ctx context.Context, o storeOpts, dir string, r *storeRound) er
 		defer close(sampled)
 		tick := time.NewTicker(paceTick)
 		defer tick.Stop()
-		for !stop.Load() && ctx.Err() == nil {
+		for {
 			<-tick.C
+			if stop.Load() || ctx.Err() != nil {
+				return // the phase's last mark is made when its appends are done
+			}
 			_, end := s.LogBounds()
 			r.Pace.mark(end-logStart, time.Since(start))
 		}
