@@ -6,8 +6,8 @@ import "time"
 // phase whose second half runs much slower than its first did not measure one thing: on the
 // 2-core VM these figures come from, only the few GB of guest memory used most recently are
 // fast to touch, and past them every new page, anonymous or page cache, costs ~13 µs (the host
-// backs it on first touch; touching 512 MiB chunks of fresh anonymous memory: 1.5-1.9 GB/s for
-// the first 2.5-3 GB, 0.2-0.46 GB/s after, also when paced at 800 MB/s). A raw write of 3 GB
+// backs it on first touch; touching 512 MiB chunks of fresh anonymous memory: 0.9-1.9 GB/s for
+// the first 2.5-3.5 GB, 0.2-0.46 GB/s after, also when paced at 800 MB/s). A raw write of 3 GB
 // then runs at ~3 GB/s for its first 2-2.5 GB and at a fifth of that for the rest, and its
 // average says more about where it crossed that line than about the disk.
 type pace []paceMark
