@@ -195,8 +195,18 @@ func TestDiskCriticalWatermarkOnTmpfs(t *testing.T) {
 
 // A full disk hit by a consume-queue write (the log write of the batch succeeded): the batch
 // is refused, its units and records are taken back out, and nothing is latched. The log and key
-// index files are fully allocated first, so only the consume queue needs new blocks.
+// index files are fully allocated first, so only the consume queue needs new blocks. The queue
+// file's first page is written either by copying a unit through the mapping or by a pwrite of
+// a batch's units, which reserves nothing ahead (writeMapped): the single units copied after
+// it must still meet the full disk as an error at the second page, never as a SIGBUS.
 func TestDiskFullInConsumeQueueWrite(t *testing.T) {
+	t.Run("after a copied unit", func(t *testing.T) { diskFullInConsumeQueue(t, 1) })
+	t.Run("after units written with pwrite", func(t *testing.T) { diskFullInConsumeQueue(t, 60) })
+}
+
+// diskFullInConsumeQueue opens the queue with a batch of first messages, then fills the disk and
+// appends one message at a time.
+func diskFullInConsumeQueue(t *testing.T, first int) {
 	mnt := mountTmpfs(t, 4<<20)
 	cfg := testConfig(filepath.Join(mnt, "store"))
 	cfg.SegmentSize = 1 << 20
@@ -217,14 +227,20 @@ func TestDiskFullInConsumeQueueWrite(t *testing.T) {
 		}
 		return err
 	}
-	if err := appendOne(0); err != nil {
+	opening := make([]message.Message, first)
+	for i := range opening {
+		opening[i] = storagetest.Msg("TopicCQ", 0, fmt.Sprintf("%d|%s", i, strings.Repeat("x", 60)), "")
+	}
+	res, err := s.Append(ctx, opening, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
+	acked.Msgs, acked.Results = append(acked.Msgs, opening...), append(acked.Results, res...)
 	allocateFiles(t, cfg.Dir, "commitlog", "index")
 	fillRest(t, mnt)
 
 	var full error
-	for i := 1; i < 1000 && full == nil; i++ {
+	for i := first; i < 1000 && full == nil; i++ {
 		full = appendOne(i)
 	}
 	if !errors.Is(full, storage.ErrUnavailable) || !errors.Is(full, syscall.ENOSPC) || !strings.Contains(full.Error(), "consume queue") {
