@@ -39,38 +39,56 @@ func ParseProperties(s string) map[string]string {
 }
 
 // AppendProperties writes m in RocketMQ's form with names sorted (so encodings are stable) and no
-// trailing separator, as Java writes it. It runs for every stored message: pairs are taken from
-// the map in one pass (no lookup per name) and the few of a message sorted by insertion.
+// trailing separator, as Java writes it.
 func AppendProperties(dst []byte, m map[string]string) []byte {
-	if len(m) == 0 {
-		return dst
-	}
-	var stack [16]property
-	ps := stack[:0]
+	var stack [16]Property
+	return AppendSortedProperties(dst, SortProperties(stack[:0], m))
+}
+
+// Property is one name and value of a message's properties.
+type Property struct{ Name, Value string }
+
+// SortProperties appends the pairs of m to ps sorted by name, the order AppendProperties writes
+// them in. It runs for every stored message: the pairs are taken from the map in one pass, and a
+// caller that needs some of the values finds them among the few pairs instead of looking each
+// up in the map.
+func SortProperties(ps []Property, m map[string]string) []Property {
+	from := len(ps)
 	for k, v := range m {
-		ps = append(ps, property{k, v})
+		ps = append(ps, Property{k, v})
 	}
-	if len(ps) <= len(stack) {
-		for i := 1; i < len(ps); i++ {
-			for j := i; j > 0 && ps[j].name < ps[j-1].name; j-- {
-				ps[j], ps[j-1] = ps[j-1], ps[j]
+	if sorted := ps[from:]; len(sorted) <= 16 {
+		for i := 1; i < len(sorted); i++ {
+			for j := i; j > 0 && sorted[j].Name < sorted[j-1].Name; j-- {
+				sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
 			}
 		}
 	} else {
-		slices.SortFunc(ps, func(a, b property) int { return strings.Compare(a.name, b.name) })
+		slices.SortFunc(sorted, func(a, b Property) int { return strings.Compare(a.Name, b.Name) })
 	}
+	return ps
+}
+
+// AppendSortedProperties writes ps, in their order, in RocketMQ's form.
+func AppendSortedProperties(dst []byte, ps []Property) []byte {
+	if len(ps) == 0 {
+		return dst
+	}
+	n := len(ps)*2 - 1
+	for _, p := range ps {
+		n += len(p.Name) + len(p.Value)
+	}
+	dst = slices.Grow(dst, n)
 	for i, p := range ps {
 		if i > 0 {
 			dst = append(dst, PropertySeparator)
 		}
-		dst = append(dst, p.name...)
+		dst = append(dst, p.Name...)
 		dst = append(dst, NameValueSeparator)
-		dst = append(dst, p.value...)
+		dst = append(dst, p.Value...)
 	}
 	return dst
 }
-
-type property struct{ name, value string }
 
 // EncodeProperties is AppendProperties into a new string.
 func EncodeProperties(m map[string]string) string { return string(AppendProperties(nil, m)) }

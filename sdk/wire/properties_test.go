@@ -93,3 +93,21 @@ func TestEncodePropertiesSortedAtAnyCount(t *testing.T) {
 		}
 	}
 }
+
+// SortProperties sorts only the pairs it appends: a caller reusing a slice that holds pairs of
+// its own keeps them where they were, and the pairs it gets encode as AppendProperties does.
+func TestSortPropertiesAppendsSortedAfterWhatIsThere(t *testing.T) {
+	m := map[string]string{"TAGS": "TagA", "KEYS": "k1", "A": "1"}
+	own := []Property{{"Z", "z"}}
+	ps := SortProperties(own, m)
+	want := []Property{{"Z", "z"}, {"A", "1"}, {"KEYS", "k1"}, {"TAGS", "TagA"}}
+	if !slices.Equal(ps, want) {
+		t.Fatalf("SortProperties = %q, want %q", ps, want)
+	}
+	if got := string(AppendSortedProperties([]byte("x"), ps[1:])); got != "x"+EncodeProperties(m) {
+		t.Fatalf("AppendSortedProperties = %q, want %q", got, "x"+EncodeProperties(m))
+	}
+	if got := AppendSortedProperties([]byte("x"), nil); string(got) != "x" {
+		t.Fatalf("no pairs: %q", got)
+	}
+}

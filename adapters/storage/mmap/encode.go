@@ -21,6 +21,7 @@ type batch struct {
 	recs   []batchRec
 	hashes []int32 // key-index hashes of the records, recs[i].keysFrom to keysTo
 	props  []byte
+	pairs  []wire.Property // the properties of the message being encoded
 
 	lastTopic  string // topic of the last record hashed, and its topicPrefixHash
 	lastPrefix int32
@@ -67,7 +68,8 @@ func (s *Store) encode(b *batch, msgs []message.Message) error {
 	var r wire.Record
 	for i := range msgs {
 		m := &msgs[i]
-		b.props = wire.AppendProperties(b.props[:0], m.Properties)
+		b.pairs = wire.SortProperties(b.pairs[:0], m.Properties)
+		b.props = wire.AppendSortedProperties(b.props[:0], b.pairs)
 		if len(b.props) > wire.MaxPropertiesLen {
 			return fmt.Errorf("%w: properties of message %d are %d bytes, over %d",
 				storage.ErrMessageTooLarge, i, len(b.props), wire.MaxPropertiesLen)
@@ -81,12 +83,13 @@ func (s *Store) encode(b *batch, msgs []message.Message) error {
 		rec := batchRec{start: len(b.buf), size: size, tsAt: wire.StoreTimestampOffset(&r), indexed: records.Indexed(m.SysFlag)}
 		b.buf = wire.AppendRecord(b.buf, &r)
 		if rec.indexed {
-			rec.tagsCode = message.TagsCode(m.Tags())
+			tags, uniq, keys := indexedProperties(b.pairs)
+			rec.tagsCode = message.TagsCode(tags)
 			if m.Topic != b.lastTopic || b.lastTopic == "" {
 				b.lastTopic, b.lastPrefix = m.Topic, topicPrefixHash(m.Topic)
 			}
 			rec.keysFrom = int32(len(b.hashes))
-			for k := range message.IndexKeys(m.Properties[message.PropertyUniqKey], m.Properties[message.PropertyKeys]) {
+			for k := range message.IndexKeys(uniq, keys) {
 				b.hashes = append(b.hashes, keyHashFrom(b.lastPrefix, k))
 			}
 			rec.keysTo = int32(len(b.hashes))
@@ -94,4 +97,20 @@ func (s *Store) encode(b *batch, msgs []message.Message) error {
 		b.recs = append(b.recs, rec)
 	}
 	return nil
+}
+
+// indexedProperties finds the properties a record is indexed by among its pairs: a switch on the
+// few names costs less than three map lookups.
+func indexedProperties(ps []wire.Property) (tags, uniq, keys string) {
+	for _, p := range ps {
+		switch p.Name {
+		case message.PropertyTags:
+			tags = p.Value
+		case message.PropertyUniqKey:
+			uniq = p.Value
+		case message.PropertyKeys:
+			keys = p.Value
+		}
+	}
+	return tags, uniq, keys
 }
