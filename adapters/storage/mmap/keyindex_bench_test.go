@@ -16,9 +16,10 @@ import (
 )
 
 // BenchmarkIndexInsert is the key index's share of an append: one record with a UNIQ_KEY and one
-// KEYS entry, in batches of 1 and 32 records (one pwrite of entries per batch), default layout.
+// KEYS entry, in batches of 1, 32 and 128 records (one pwrite of entries per batch), default
+// layout.
 func BenchmarkIndexInsert(b *testing.B) {
-	for _, batch := range []int{1, 32} {
+	for _, batch := range []int{1, 32, 128} {
 		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
 			cfg := Defaults()
 			cfg.Dir = b.TempDir()

@@ -41,8 +41,8 @@ type keyIndex struct {
 	first    int32       // entry number of pending[0]
 	pending  []byte      // encoded entries of the batch, not yet written
 	staged   []slotWrite // slot changes of the batch, applied once its entries are written
-	stagedAt map[int64]int32
-	lastName int64 // name of the newest file, as a number
+	stagedAt slotTable   // the last of staged for each slot, from stagedMapMin writes on
+	lastName int64       // name of the newest file, as a number
 
 	lastTopic  string // the topic of the last record indexed, and its topicPrefixHash
 	lastPrefix int32
@@ -56,8 +56,8 @@ type slotWrite struct {
 	n    int32
 }
 
-// stagedMapMin is the batch size from which staged slots are also kept in a map: a linear scan
-// is cheaper for the usual handful.
+// stagedMapMin is the batch size from which staged slots are also kept in a table: a linear
+// scan is cheaper for the usual handful.
 const stagedMapMin = 32
 
 func newKeyIndex(cfg Config, log *zap.Logger) *keyIndex {
@@ -155,9 +155,7 @@ func (ki *keyIndex) abandon() {
 	ki.first = ki.w.count
 	ki.pending = ki.pending[:0]
 	ki.staged = ki.staged[:0]
-	if len(ki.stagedAt) > 0 {
-		clear(ki.stagedAt)
-	}
+	ki.stagedAt.reset()
 }
 
 // add indexes one record (if its transaction type is indexed) and advances the dispatch mark.
@@ -215,9 +213,8 @@ func (ki *keyIndex) put(hash int32, phy, ts int64) error {
 }
 
 func (ki *keyIndex) stagedSlot(slot int64) (int32, bool) {
-	if ki.stagedAt != nil && len(ki.staged) >= stagedMapMin {
-		n, ok := ki.stagedAt[slot]
-		return n, ok
+	if len(ki.staged) >= stagedMapMin {
+		return ki.stagedAt.get(slot)
 	}
 	for i := len(ki.staged) - 1; i >= 0; i-- {
 		if ki.staged[i].slot == slot {
@@ -231,14 +228,11 @@ func (ki *keyIndex) stage(slot int64, n int32) {
 	ki.staged = append(ki.staged, slotWrite{slot, n})
 	switch {
 	case len(ki.staged) == stagedMapMin:
-		if ki.stagedAt == nil {
-			ki.stagedAt = make(map[int64]int32, 4*stagedMapMin)
-		}
 		for _, w := range ki.staged {
-			ki.stagedAt[w.slot] = w.n
+			ki.stagedAt.set(w.slot, w.n)
 		}
 	case len(ki.staged) > stagedMapMin:
-		ki.stagedAt[slot] = n
+		ki.stagedAt.set(slot, n)
 	}
 }
 
@@ -255,9 +249,7 @@ func (ki *keyIndex) commit() error {
 	f.publish(ki.w)
 	ki.pending = ki.pending[:0]
 	ki.staged = ki.staged[:0]
-	if len(ki.stagedAt) > 0 {
-		clear(ki.stagedAt)
-	}
+	ki.stagedAt.reset()
 	ki.first = ki.w.count
 	return nil
 }
