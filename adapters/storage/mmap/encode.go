@@ -58,6 +58,7 @@ func (s *Store) putBatch(b *batch) {
 	if cap(b.buf) > maxPooledBatch {
 		return
 	}
+	clear(b.pairs[:cap(b.pairs)]) // the pooled batch keeps no message's properties alive
 	s.batches.Put(b)
 }
 
