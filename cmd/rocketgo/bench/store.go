@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/netip"
 	"os"
@@ -54,6 +55,7 @@ type storeOpts struct {
 	Keep        bool
 	RawDuration time.Duration
 	Rounds      int
+	Floor       bool
 }
 
 func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
@@ -71,6 +73,7 @@ func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
 	fs.Int64Var(&o.DirtyKiB, "dirty-kib", mmap.Defaults().FlushDirtyThreshold>>10, "KiB of unflushed log that wake the async flusher before its tick (storage.mmap.flushDirtyThreshold)")
 	fs.DurationVar(&o.RawDuration, "raw-duration", 0, "cap on each raw measurement (default: --duration)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory")
+	fs.BoolVar(&o.Floor, "floor", false, "also measure the floor of an async append on this machine: each body copied into a record and checksummed, one pwrite per batch, flushed as the store flushes (no properties, headers or indexes)")
 	fs.IntVar(&o.Rounds, "rounds", 3, "rounds of the three phases (store, raw, raw with fdatasync); each ratio is taken within a round and the median round's is the verdict")
 	if ok, code := parseFlags(fs, "store", args, stdout, stderr); !ok {
 		return nil, code
@@ -96,6 +99,8 @@ func parseStore(args []string, stdout, stderr io.Writer) (*storeOpts, int) {
 		return nil, usageError(stderr, "store", errors.New("--rounds must be positive"))
 	case o.DirtyKiB < 0:
 		return nil, usageError(stderr, "store", errors.New("--dirty-kib must not be negative"))
+	case o.Floor && o.Flush != mmap.FlushAsync:
+		return nil, usageError(stderr, "store", errors.New("--floor measures the async path: use it with --flush async"))
 	case o.RawDuration < 0:
 		return nil, usageError(stderr, "store", errors.New("--raw-duration must not be negative"))
 	case o.Dir == "":
@@ -124,6 +129,7 @@ type storeRound struct {
 	Pace     pace          // the log's growth during the appends
 	Raw      rawResult     // buffered write(2), 64 KiB
 	RawSync  rawResult     // write(2) + fdatasync, 64 KiB
+	Floor    rawResult     // copy, CRC and pwrite alone (--floor)
 }
 
 type rawResult struct {
@@ -159,6 +165,8 @@ func (r *storeRound) cpuPerMsg() float64 {
 
 func (r *storeRound) ratioBuffered() float64 { return ratio(r.storeMBps(), r.Raw.mbps()) }
 func (r *storeRound) ratioSync() float64     { return ratio(r.storeMBps(), r.RawSync.mbps()) }
+func (r *storeRound) ratioFloor() float64    { return ratio(r.storeMBps(), r.Floor.mbps()) }
+func (r *storeRound) floorOfRaw() float64    { return ratio(r.Floor.mbps(), r.Raw.mbps()) }
 
 // median of f over the rounds (the mean of the middle two for an even count).
 func (r *storeResult) median(f func(*storeRound) float64) float64 {
@@ -192,9 +200,13 @@ func (r *storeResult) format(w io.Writer) {
 	if n > 1 {
 		for i := range r.Rounds {
 			rd := &r.Rounds[i]
-			fmt.Fprintf(w, "round %d: store %.1f MB/s%s, %.0f msgs/s, %.2f µs CPU/msg (%.1f MiB in %v); raw %.1f MB/s%s; raw+fdatasync %.1f MB/s; ratios %.2f, %.2f\n",
+			floor := ""
+			if o.Floor {
+				floor = fmt.Sprintf("; floor %.1f MB/s (%.2f of raw)", rd.Floor.mbps(), rd.floorOfRaw())
+			}
+			fmt.Fprintf(w, "round %d: store %.1f MB/s%s, %.0f msgs/s, %.2f µs CPU/msg (%.1f MiB in %v); raw %.1f MB/s%s; raw+fdatasync %.1f MB/s; ratios %.2f, %.2f%s\n",
 				i+1, rd.storeMBps(), halvesOf(rd.Pace), rd.msgsPerSec(), rd.cpuPerMsg(), float64(rd.LogBytes)/(1<<20), rd.Elapsed.Round(time.Millisecond),
-				rd.Raw.mbps(), halvesOf(rd.Raw.Pace), rd.RawSync.mbps(), rd.ratioBuffered(), rd.ratioSync())
+				rd.Raw.mbps(), halvesOf(rd.Raw.Pace), rd.RawSync.mbps(), rd.ratioBuffered(), rd.ratioSync(), floor)
 		}
 	}
 	of := ""
@@ -224,6 +236,16 @@ func (r *storeResult) format(w io.Writer) {
 	fmt.Fprintf(w, "ratio  store / raw buffered:         %.2f%s%s\n", ra, verdict(o.Flush == mmap.FlushAsync, ra, storeAsyncTarget, "async"), caveat)
 	fmt.Fprintf(w, "ratio  store / raw write+fdatasync:  %.2f%s\n", rs,
 		verdict(o.Flush == mmap.FlushSync && o.Writers == storeSyncWriters, rs, storeSyncTarget, fmt.Sprintf("sync with %d writers", storeSyncWriters)))
+	if o.Floor {
+		fl := r.median((*storeRound).floorOfRaw)
+		below := ""
+		if fl < storeAsyncTarget {
+			below = fmt.Sprintf(", under the async target of %.2f", storeAsyncTarget)
+		}
+		fmt.Fprintf(w, "floor  copy+CRC, pwrite per batch:   %.1f MB/s%s: %.2f of raw buffered (one appender's ceiling here%s)\n",
+			r.median(func(rd *storeRound) float64 { return rd.Floor.mbps() }), of, fl, below)
+		fmt.Fprintf(w, "ratio  store / floor:                %.2f\n", r.median((*storeRound).ratioFloor))
+	}
 	r.warnSlowed(w)
 }
 
@@ -391,6 +413,12 @@ func storeRoundIn(ctx context.Context, o storeOpts, dir string, r *storeRound) e
 	if r.RawSync, err = rawWrite(ctx, raw, r.LogBytes, true, o.RawDuration); err != nil {
 		return err
 	}
+	if o.Floor {
+		settle()
+		if r.Floor, err = floorWrite(ctx, raw, o, r); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -534,6 +562,97 @@ func rawWrite(ctx context.Context, path string, n int64, sync bool, limit time.D
 		}
 	}
 	elapsed := time.Since(start)
+	p.mark(done, elapsed)
+	return rawResult{Bytes: done, Elapsed: elapsed, Pace: p}, ctx.Err()
+}
+
+// floorWrite measures what no async append of this record layout can skip, on the bytes the
+// store wrote: each body copied into a record of the store's mean record size (behind a gap for
+// the header and properties, left as they are) and its CRC32 computed, one pwrite per batch into
+// a file with its blocks reserved as the store reserves its log, and an fdatasync from another
+// goroutine every 500 ms or o.DirtyKiB, as the async flusher does. For at most o.RawDuration;
+// the file is removed.
+func floorWrite(ctx context.Context, path string, o storeOpts, r *storeRound) (rawResult, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return rawResult{}, err
+	}
+	defer os.Remove(path)
+	defer f.Close()
+	n := max(r.LogBytes, rawChunk)
+	if err := reserveFile(f, n); err != nil {
+		return rawResult{}, err
+	}
+	recSize := o.Size
+	if r.Msgs > 0 {
+		recSize = max(recSize, int(r.LogBytes/r.Msgs))
+	}
+	gap := recSize - o.Size
+	body := []byte(strings.Repeat("x", o.Size))
+	buf := make([]byte, o.Batch*recSize)
+
+	kick, stop, flushed := make(chan struct{}, 1), make(chan struct{}), make(chan error, 1)
+	go func() { // the async flusher's part
+		tick := time.NewTicker(mmap.Defaults().FlushInterval)
+		defer tick.Stop()
+		var ferr error
+		for {
+			select {
+			case <-stop:
+				flushed <- ferr
+				return
+			case <-tick.C:
+			case <-kick:
+			}
+			if ferr == nil {
+				ferr = fdatasync(f)
+			}
+		}
+	}()
+	dirty := o.DirtyKiB << 10
+	var (
+		done, kicked int64
+		sum          uint32
+		p            pace
+	)
+	start := time.Now()
+	deadline := start.Add(o.RawDuration)
+	for done < n && ctx.Err() == nil && err == nil {
+		recs := min(o.Batch, int((n-done+int64(recSize)-1)/int64(recSize)))
+		for i := range recs {
+			at := i*recSize + gap
+			copy(buf[at:at+o.Size], body)
+			sum += crc32.ChecksumIEEE(buf[at : at+o.Size])
+		}
+		var w int
+		if w, err = f.WriteAt(buf[:recs*recSize], done); err != nil {
+			break
+		}
+		done += int64(w)
+		if dirty > 0 && done-kicked >= dirty {
+			kicked = done
+			select {
+			case kick <- struct{}{}:
+			default:
+			}
+		}
+		if done/rawMarkEvery != (done-int64(w))/rawMarkEvery {
+			now := time.Now()
+			p.mark(done, now.Sub(start))
+			if now.After(deadline) {
+				break
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	close(stop)
+	if ferr := <-flushed; err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return rawResult{}, err
+	}
+	_ = sum // the store keeps it in the record; here only its cost counts
 	p.mark(done, elapsed)
 	return rawResult{Bytes: done, Elapsed: elapsed, Pace: p}, ctx.Err()
 }

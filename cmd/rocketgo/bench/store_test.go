@@ -14,7 +14,7 @@ func TestParseStore(t *testing.T) {
 	o, _ := parseStore(nil, &out, &errOut)
 	if o == nil || o.Dir != "." || o.Size != 1024 || o.Batch != 1 || o.Writers != 1 || o.Flush != "async" ||
 		o.Duration != 10*time.Second || o.RawDuration != o.Duration || o.SegmentMiB != 1024 || o.MiB != 0 ||
-		o.DirtyKiB != 64<<10 || o.Rounds != 3 {
+		o.DirtyKiB != 64<<10 || o.Rounds != 3 || o.Floor {
 		t.Fatalf("defaults: %+v (%s)", o, errOut.String())
 	}
 	o, _ = parseStore(strings.Fields("--dir /x --size 512 --batch 16 --writers 64 --flush sync --duration 3s --mib 100 --segment-mib 64 --dirty-kib 65536 --raw-duration 1s --keep --rounds 1"), &out, &errOut)
@@ -22,7 +22,7 @@ func TestParseStore(t *testing.T) {
 		o.Duration != 3*time.Second || o.MiB != 100 || o.SegmentMiB != 64 || o.DirtyKiB != 65536 || o.RawDuration != time.Second || !o.Keep || o.Rounds != 1 {
 		t.Fatalf("parsed: %+v (%s)", o, errOut.String())
 	}
-	for _, args := range []string{"--size 0", "--batch 0", "--writers 0", "--flush never", "--duration 0s", "--mib -1", "--segment-mib 0", "--dirty-kib -1", "--rounds 0", "--raw-duration -1s", "--dir=", "extra"} {
+	for _, args := range []string{"--size 0", "--batch 0", "--writers 0", "--flush never", "--duration 0s", "--mib -1", "--segment-mib 0", "--dirty-kib -1", "--rounds 0", "--raw-duration -1s", "--dir=", "extra", "--floor --flush sync"} {
 		errOut.Reset()
 		if o, code := parseStore(strings.Fields(args), &out, &errOut); o != nil || code != exitUsage || errOut.Len() == 0 {
 			t.Errorf("%q: accepted or code %d", args, code)
@@ -98,6 +98,24 @@ func TestStoreReport(t *testing.T) {
 	// is under 488 MiB of bodies.
 	r.Opts.Size = 512
 	report("512-byte bodies", "--mib under 488 keeps")
+
+	// --floor: each round's floor beside its raw write, the median share of raw buffered with
+	// the target it falls under, and the store against it.
+	r.Opts.Floor = true
+	for i, mb := range []int64{600, 1400, 500} {
+		r.Rounds[i].Floor = rawResult{Bytes: mb * 1e6, Elapsed: time.Second}
+	}
+	report("floor", "; floor 600.0 MB/s (0.60 of raw)", "; floor 500.0 MB/s (0.62 of raw)",
+		"floor  copy+CRC, pwrite per batch:   600.0 MB/s, medians of 3 rounds: 0.62 of raw buffered (one appender's ceiling here, under the async target of 0.80)",
+		"store / floor:                1.33")
+	// Floors at 0.90, 0.89 and 0.88 of their rounds' raw writes: not under the target.
+	for i, mb := range []int64{900, 1600, 700} {
+		r.Rounds[i].Floor.Bytes = mb * 1e6
+	}
+	if out := report("a floor over the target", "0.89 of raw buffered (one appender's ceiling here)\n",
+		"store / floor:                0.89"); strings.Contains(out, "under the async target") {
+		t.Errorf("a floor over the target is said to be under it:\n%s", out)
+	}
 }
 
 // A tiny run end to end: a store in a temporary directory, the raw file, the report, and
@@ -105,11 +123,11 @@ func TestStoreReport(t *testing.T) {
 func TestStoreSmoke(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
-	code := Main(context.Background(), []string{"store", "--dir", dir, "--duration", "300ms", "--mib", "2", "--segment-mib", "1", "--batch", "4", "--writers", "2", "--rounds", "2"}, &out, &errOut)
+	code := Main(context.Background(), []string{"store", "--dir", dir, "--duration", "300ms", "--mib", "2", "--segment-mib", "1", "--batch", "4", "--writers", "2", "--rounds", "2", "--floor"}, &out, &errOut)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	for _, want := range []string{"round 2: store", "store  flush=async batch=4 writers=2", "raw    write(2) 64 KiB", "fdatasync", "(target for async >= 0.80"} {
+	for _, want := range []string{"round 2: store", "store  flush=async batch=4 writers=2", "raw    write(2) 64 KiB", "fdatasync", "(target for async >= 0.80", "; floor ", "store / floor"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
