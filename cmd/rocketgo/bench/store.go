@@ -202,7 +202,7 @@ func (r *storeResult) format(w io.Writer) {
 			rd := &r.Rounds[i]
 			floor := ""
 			if o.Floor {
-				floor = fmt.Sprintf("; floor %.1f MB/s (%.2f of raw)", rd.Floor.mbps(), rd.floorOfRaw())
+				floor = fmt.Sprintf("; floor %.1f MB/s%s (%.2f of raw)", rd.Floor.mbps(), halvesOf(rd.Floor.Pace), rd.floorOfRaw())
 			}
 			fmt.Fprintf(w, "round %d: store %.1f MB/s%s, %.0f msgs/s, %.2f µs CPU/msg (%.1f MiB in %v); raw %.1f MB/s%s; raw+fdatasync %.1f MB/s; ratios %.2f, %.2f%s\n",
 				i+1, rd.storeMBps(), halvesOf(rd.Pace), rd.msgsPerSec(), rd.cpuPerMsg(), float64(rd.LogBytes)/(1<<20), rd.Elapsed.Round(time.Millisecond),
@@ -617,7 +617,7 @@ func floorWrite(ctx context.Context, path string, o storeOpts, r *storeRound) (r
 	)
 	start := time.Now()
 	deadline := start.Add(o.RawDuration)
-	for done < n && ctx.Err() == nil && err == nil {
+	for done < n && ctx.Err() == nil {
 		recs := min(o.Batch, int((n-done+int64(recSize)-1)/int64(recSize)))
 		for i := range recs {
 			at := i*recSize + gap

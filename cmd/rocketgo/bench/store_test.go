@@ -105,7 +105,8 @@ func TestStoreReport(t *testing.T) {
 	for i, mb := range []int64{600, 1400, 500} {
 		r.Rounds[i].Floor = rawResult{Bytes: mb * 1e6, Elapsed: time.Second}
 	}
-	report("floor", "; floor 600.0 MB/s (0.60 of raw)", "; floor 500.0 MB/s (0.62 of raw)",
+	r.Rounds[0].Floor.Pace = pace{{300e6, time.Second / 2}, {600e6, time.Second}}
+	report("floor", "; floor 600.0 MB/s (halves 600, 600) (0.60 of raw)", "; floor 500.0 MB/s (0.62 of raw)",
 		"floor  copy+CRC, pwrite per batch:   600.0 MB/s, medians of 3 rounds: 0.62 of raw buffered (one appender's ceiling here, under the async target of 0.80)",
 		"store / floor:                1.33")
 	// Floors at 0.90, 0.89 and 0.88 of their rounds' raw writes: not under the target.
